@@ -1,0 +1,1 @@
+#include "core/onnx/onnx_io.h"

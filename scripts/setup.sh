@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every dependency DetSlim needs from Debian's registry, then configures and builds
+# (Ninja, Release with debug info) into ./build. Safe to re-run: apt and CMake skip what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git clang
+  qt6-base-dev qt6-base-dev-tools qt6-charts-dev qt6-svg-dev libqt6svg6 qt6-qpa-plugins
+  libgl-dev libxkbcommon-dev fonts-dejavu-core xvfb xauth
+  libopencv-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
+  libsqlite3-dev sqlite3
+  libdnnl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev
+
+)
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+BUILD_DIR="${DETSLIM_BUILD_DIR:-build}"
+BUILD_TYPE="${DETSLIM_BUILD_TYPE:-RelWithDebInfo}"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+  -DDETSLIM_BUILD_TESTS=ON -DDETSLIM_BUILD_FUZZ="${DETSLIM_BUILD_FUZZ:-ON}" ${DETSLIM_CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+echo "setup: built into $BUILD_DIR"
