@@ -8,7 +8,10 @@
 //   b.output(y);
 //   Model m = b.build();
 
+#include <initializer_list>
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/graph/graph.h"
@@ -21,6 +24,11 @@ class GraphBuilder {
 
   // Declares a graph input; dims < 0 are unknown. Returns the value name.
   std::string input(std::string name, DType dtype, Shape shape);
+  // Braced static dims ({1, 3, 640, 640}, and {4}, which alone would be ambiguous between the
+  // Shape and Dim forms).
+  std::string input(std::string name, DType dtype, std::initializer_list<int64_t> shape) {
+    return input(std::move(name), dtype, Shape(shape));
+  }
   // Declares a graph input with symbolic dims ("batch").
   std::string input(std::string name, DType dtype, std::vector<Dim> dims);
   // Adds an initializer. Returns the value name.
@@ -43,8 +51,13 @@ class GraphBuilder {
   Model build() const { return model_; }
 
  private:
+  // A "<stem>_<n>" name that no builder-made value or node uses yet.
+  std::string freshName(const std::string& stem);
+  void claim(const std::string& name) { names_.insert(name); }
+
   Model model_;
   int counter_ = 0;
+  std::unordered_set<std::string> names_;  // value and node names handed out so far
 };
 
 }  // namespace detslim

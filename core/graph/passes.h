@@ -20,9 +20,13 @@ struct PassReport {
 
 // Turns Constant nodes into initializers and evaluates sub-graphs whose inputs are all constant,
 // among them Shape -> Gather -> Unsqueeze -> Concat chains over values whose shape is static.
-// Supported evaluation: Constant, Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast,
+// Supported evaluation: Constant, Shape, Size, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast,
 // Identity, Reshape, Add, Sub, Mul, Div, Neg, ConstantOfShape, Range, Equal, Where, Expand on
-// tensors up to `max_elements` elements (bigger results stay as nodes).
+// tensors up to `max_elements` elements (bigger results stay as nodes; Constant nodes move
+// whatever their size). Results become initializers named after the value they replace. A graph
+// output that becomes constant keeps its name and a producer: its value is stored as initializer
+// "<output>_const" and its node becomes Identity(<output>_const). Main graph only; nodes it
+// cannot evaluate are left as they are. Refuses a graph with a cycle.
 Result<PassReport> foldConstants(Model& model, int64_t max_elements = 1 << 16);
 
 // Folds BatchNormalization (inference form, 1 output) that directly follows a Conv whose output
