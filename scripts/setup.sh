@@ -11,7 +11,7 @@ PACKAGES=(
   libopencv-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libsqlite3-dev sqlite3
-  libdnnl-dev
+  libdnnl-dev ocl-icd-opencl-dev  # oneDNN's CMake config finds OpenCL even for CPU builds
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
 
@@ -30,6 +30,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# ONNX Runtime (CPU) from the npm registry, the peer `detslim bench --vs ort` measures against.
+# --ignore-scripts: its install script downloads GPU binaries from elsewhere and fails here; the
+# bundled CPU library works. Optional: DetSlim itself does not need it.
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f tools/peers/node_modules/onnxruntime-node/package.json ]; then
+    echo "setup: installing onnxruntime-node into tools/peers (npm)"
+    (cd tools/peers && npm install --ignore-scripts --no-audit --no-fund --loglevel=error) ||
+      echo "setup: WARNING: npm install failed; detslim bench --vs ort will be unavailable"
+  fi
+else
+  echo "setup: npm not found; detslim bench --vs ort will be unavailable"
 fi
 
 BUILD_DIR="${DETSLIM_BUILD_DIR:-build}"

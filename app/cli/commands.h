@@ -10,5 +10,6 @@ namespace detslim::cli {
 using CommandRunner = std::function<int()>;
 
 CommandRunner registerInspect(CLI::App& app);
+CommandRunner registerBench(CLI::App& app);
 
 }  // namespace detslim::cli

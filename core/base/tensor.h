@@ -34,7 +34,7 @@ class Tensor {
   template <class T>
   static Tensor fromVector(DType dtype, Shape shape, const std::vector<T>& values) {
     Tensor t(dtype, std::move(shape));
-    std::memcpy(t.rawMutable(), values.data(), std::min(t.bytes(), values.size() * sizeof(T)));
+    if (!values.empty()) std::memcpy(t.rawMutable(), values.data(), std::min(t.bytes(), values.size() * sizeof(T)));
     return t;
   }
 

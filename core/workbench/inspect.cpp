@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/kernels/op_support.h"
+#include "core/kernels/registry.h"
 
 namespace detslim {
 
@@ -39,7 +39,7 @@ nlohmann::json valueInfoJson(const ValueInfo& v, const Graph& graph) {
 std::vector<UnsupportedOp> findUnsupportedOps(const Graph& graph) {
   std::map<std::pair<std::string, std::string>, UnsupportedOp> by_op;
   for (const Node& node : graph.nodes) {
-    if (engineSupportsOp(node.domain, node.op_type)) continue;
+    if (findOp(node.domain, node.op_type)) continue;
     UnsupportedOp& entry = by_op[{node.domain, node.op_type}];
     entry.domain = node.domain;
     entry.op_type = node.op_type;

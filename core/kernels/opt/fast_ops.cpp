@@ -1,0 +1,692 @@
+// Optimised own kernels for the non-convolution ops that profiles of YOLO-family detectors show:
+// the Detect-head decode (Sigmoid, Mul/Add with broadcasting, Pow by a constant, Transpose,
+// Split, Concat) and the neck (Resize nearest, Concat, elementwise ops) — with the engine's
+// activation layout (NHWC) accepted where the op is layout-agnostic, so no reorder is needed.
+//
+// Vector code is compiled per function with target attributes and chosen at kernel creation from
+// ctx.cpu (AVX-512 F/BW/VL/DQ, else AVX2 + FMA); a CPU with neither gets the reference kernels.
+// Every kernel here is tested against its reference twin (tests/core/kernels/opt/test_fast_ops.cpp).
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/kernels/opt/opt_kernels.h"
+#include "core/kernels/ref/broadcast.h"
+
+namespace detslim {
+
+namespace {
+
+// Below this many elements a kernel stays on one thread: forking costs more than it saves.
+constexpr int64_t kParallelElements = 1 << 15;
+
+enum class Isa { kAvx512, kAvx2 };
+
+bool pickIsa(const NodeContext& ctx, Isa* isa, std::string* why_not) {
+  if (ctx.cpu.hasAvx512Core()) {
+    *isa = Isa::kAvx512;
+    return true;
+  }
+  if (ctx.cpu.avx2 && ctx.cpu.fma) {
+    *isa = Isa::kAvx2;
+    return true;
+  }
+  *why_not = "needs AVX2+FMA or AVX-512";
+  return false;
+}
+
+bool firstFloat(const NodeContext& ctx, std::string* why_not) {
+  if (ctx.inputs.empty() || ctx.inputs[0].dtype != DType::kFloat32) {
+    *why_not = "float32 only";
+    return false;
+  }
+  return true;
+}
+
+bool allFloat(const NodeContext& ctx, std::string* why_not) {
+  for (const ValueDesc& d : ctx.inputs) {
+    if (d.present() && d.dtype != DType::kFloat32) {
+      *why_not = "float32 only";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Logical [N,C,H,W] of an NHWC buffer viewed as a plain [N,H,W,C] shape.
+Shape physicalShape(const ValueDesc& d) {
+  if (d.layout == Layout::kNhwc && d.shape.size() == 4) return {d.shape[0], d.shape[2], d.shape[3], d.shape[1]};
+  return d.shape;
+}
+// The physical axis of logical axis `axis` for a layout.
+int64_t physicalAxis(Layout layout, int64_t axis, size_t rank) {
+  if (layout != Layout::kNhwc || rank != 4) return axis;
+  static const int64_t kMap[4] = {0, 3, 1, 2};
+  return kMap[axis];
+}
+
+// ---- exp / sigmoid --------------------------------------------------------------------------
+
+// e^x on 16 lanes: range reduction x = n ln2 + r (Cody-Waite split of ln2), a degree-6 minimax
+// polynomial for e^r on [-ln2/2, ln2/2], then scalef by n. Relative error < 2 ulp on [-87, 88].
+__attribute__((target("avx512f,avx512dq"))) inline __m512 exp512(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-87.3365447505531f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+__attribute__((target("avx512f,avx512dq"))) void sigmoidAvx512(const float* src, float* dst, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 x = _mm512_loadu_ps(src + i);
+    _mm512_storeu_ps(dst + i, _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x)))));
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    const __m512 x = _mm512_maskz_loadu_ps(m, src + i);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x)))));
+  }
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447505531f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // 2^n: n is integral in [-127, 128] after the clamp; build the exponent bits directly.
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma"))) void sigmoidAvx2(const float* src, float* dst, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(src + i);
+    _mm256_storeu_ps(dst + i, _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), x)))));
+  }
+  for (; i < n; ++i) dst[i] = 1.0f / (1.0f + std::exp(-src[i]));
+}
+
+// Splits [0, n) into chunks of whole cache lines across threads.
+template <class Fn>
+void parallelChunks(int64_t n, int threads, Fn&& fn) {
+  if (n < kParallelElements || threads <= 1) {
+    fn(0, n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    const int64_t per = (n + nt - 1) / nt;
+    const int64_t begin = std::min<int64_t>(n, (per + 15) / 16 * 16 * t);
+    const int64_t end = std::min<int64_t>(n, (per + 15) / 16 * 16 * (t + 1));
+    if (begin < end) fn(begin, end);
+  }
+}
+
+class SigmoidKernel final : public Kernel {
+ public:
+  SigmoidKernel(int64_t n, Isa isa, Layout layout, int threads) : n_(n), isa_(isa), layout_(layout), threads_(threads) {}
+  void run(const KernelArgs& args) override {
+    const float* src = static_cast<const float*>(args.inputs[0]);
+    float* dst = static_cast<float*>(args.outputs[0]);
+    parallelChunks(n_, threads_, [&](int64_t b, int64_t e) {
+      if (isa_ == Isa::kAvx512) sigmoidAvx512(src + b, dst + b, e - b);
+      else sigmoidAvx2(src + b, dst + b, e - b);
+    });
+  }
+  Layout inputLayout(size_t) const override { return layout_; }
+  Layout outputLayout(size_t) const override { return layout_; }
+  int inPlaceInput() const override { return 0; }
+
+ private:
+  int64_t n_;
+  Isa isa_;
+  Layout layout_;
+  int threads_;
+};
+
+// ---- binary elementwise with broadcasting ----------------------------------------------------
+
+enum class BinOp { kAdd, kSub, kMul, kDiv };
+
+// One contiguous run: dst[i] = a[i*sa] op b[i*sb] with sa, sb in {0, 1}. Written for the compiler
+// to vectorise (each of the four stride cases is a separate loop).
+template <BinOp op>
+inline float apply(float x, float y) {
+  if constexpr (op == BinOp::kAdd) return x + y;
+  if constexpr (op == BinOp::kSub) return x - y;
+  if constexpr (op == BinOp::kMul) return x * y;
+  return x / y;
+}
+
+template <BinOp op>
+__attribute__((target("avx2,fma"))) void binaryRun(const float* __restrict a, int64_t sa, const float* __restrict b,
+                                                 int64_t sb, float* __restrict dst, int64_t n) {
+  if (sa && sb) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = apply<op>(a[i], b[i]);
+  } else if (sa) {
+    const float y = b[0];
+    for (int64_t i = 0; i < n; ++i) dst[i] = apply<op>(a[i], y);
+  } else if (sb) {
+    const float x = a[0];
+    for (int64_t i = 0; i < n; ++i) dst[i] = apply<op>(x, b[i]);
+  } else {
+    const float v = apply<op>(a[0], b[0]);
+    for (int64_t i = 0; i < n; ++i) dst[i] = v;
+  }
+}
+
+// Broadcast iteration collapsed to (outer index -> offsets) x (inner contiguous run).
+struct BroadcastPlan {
+  Shape out;                         // collapsed output shape
+  std::vector<int64_t> sa, sb;       // element strides per collapsed dim (0: broadcast)
+  int64_t inner = 1;                 // length of the innermost run
+  int64_t inner_sa = 1, inner_sb = 1;
+};
+
+BroadcastPlan planBroadcast(const Shape& a, const Shape& b, const Shape& out) {
+  std::vector<int64_t> sa = broadcastStrides(a, out), sb = broadcastStrides(b, out);
+  // Merge adjacent dims whose strides continue each other for both operands.
+  BroadcastPlan p;
+  for (size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) continue;
+    if (!p.out.empty()) {
+      const size_t k = p.out.size() - 1;
+      const bool a_cont = p.sa[k] == sa[d] * out[d] || (p.sa[k] == 0 && sa[d] == 0);
+      const bool b_cont = p.sb[k] == sb[d] * out[d] || (p.sb[k] == 0 && sb[d] == 0);
+      if (a_cont && b_cont) {
+        p.out[k] *= out[d];
+        p.sa[k] = sa[d];
+        p.sb[k] = sb[d];
+        continue;
+      }
+    }
+    p.out.push_back(out[d]);
+    p.sa.push_back(sa[d]);
+    p.sb.push_back(sb[d]);
+  }
+  if (p.out.empty()) {
+    p.out = {1};
+    p.sa = {1};
+    p.sb = {1};
+  }
+  p.inner = p.out.back();
+  p.inner_sa = p.sa.back();
+  p.inner_sb = p.sb.back();
+  return p;
+}
+
+class BinaryKernel final : public Kernel {
+ public:
+  BinaryKernel(BinOp op, BroadcastPlan plan, Layout layout, int threads)
+      : op_(op), plan_(std::move(plan)), layout_(layout), threads_(threads) {}
+
+  void run(const KernelArgs& args) override {
+    const float* a = static_cast<const float*>(args.inputs[0]);
+    const float* b = static_cast<const float*>(args.inputs[1]);
+    float* dst = static_cast<float*>(args.outputs[0]);
+    const int64_t outer = shapeNumel(plan_.out) / plan_.inner;
+    const size_t rank = plan_.out.size();
+    auto rows = [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        int64_t rem = r, oa = 0, ob = 0;
+        for (size_t d = rank - 1; d-- > 0;) {
+          const int64_t idx = rem % plan_.out[d];
+          rem /= plan_.out[d];
+          oa += idx * plan_.sa[d];
+          ob += idx * plan_.sb[d];
+        }
+        runRow(a + oa, b + ob, dst + r * plan_.inner);
+      }
+    };
+    if (outer * plan_.inner >= kParallelElements && threads_ > 1 && outer > 1) {
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (int64_t r = 0; r < outer; ++r) rows(r, r + 1);
+    } else if (outer == 1) {
+      parallelChunks(plan_.inner, threads_, [&](int64_t b0, int64_t e0) {
+        binaryDispatch(a + b0 * plan_.inner_sa, b + b0 * plan_.inner_sb, dst + b0, e0 - b0);
+      });
+    } else {
+      rows(0, outer);
+    }
+  }
+  Layout inputLayout(size_t) const override { return layout_; }
+  Layout outputLayout(size_t) const override { return layout_; }
+
+ private:
+  void runRow(const float* a, const float* b, float* dst) const { binaryDispatch(a, b, dst, plan_.inner); }
+  void binaryDispatch(const float* a, const float* b, float* dst, int64_t n) const {
+    switch (op_) {
+      case BinOp::kAdd: binaryRun<BinOp::kAdd>(a, plan_.inner_sa, b, plan_.inner_sb, dst, n); break;
+      case BinOp::kSub: binaryRun<BinOp::kSub>(a, plan_.inner_sa, b, plan_.inner_sb, dst, n); break;
+      case BinOp::kMul: binaryRun<BinOp::kMul>(a, plan_.inner_sa, b, plan_.inner_sb, dst, n); break;
+      case BinOp::kDiv: binaryRun<BinOp::kDiv>(a, plan_.inner_sa, b, plan_.inner_sb, dst, n); break;
+    }
+  }
+  BinOp op_;
+  BroadcastPlan plan_;
+  Layout layout_;
+  int threads_;
+};
+
+Result<std::unique_ptr<Kernel>> makeBinary(const NodeContext& ctx, std::string* why_not, BinOp op) {
+  Isa isa;
+  if (!pickIsa(ctx, &isa, why_not) || !allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  if (ctx.inputs.size() != 2 || !ctx.hasInput(0) || !ctx.hasInput(1)) {
+    *why_not = "two inputs expected";
+    return std::unique_ptr<Kernel>();
+  }
+  const ValueDesc& a = ctx.inputs[0];
+  const ValueDesc& b = ctx.inputs[1];
+  Layout layout = Layout::kPlain;
+  // Same-shape operands (or a scalar) may stay in the activation layout: the op is elementwise.
+  const bool a_scalar = a.numel() == 1, b_scalar = b.numel() == 1;
+  if ((a.layout == Layout::kNhwc && (b_scalar || (b.layout == Layout::kNhwc && a.shape == b.shape))) ||
+      (b.layout == Layout::kNhwc && a_scalar)) {
+    layout = Layout::kNhwc;
+  }
+  Shape sa = a.shape, sb = b.shape, out = ctx.outputs[0].shape;
+  if (layout == Layout::kNhwc) {
+    ValueDesc o = ctx.outputs[0];
+    o.layout = Layout::kNhwc;
+    out = physicalShape(o);
+    sa = a_scalar ? Shape{} : out;
+    sb = b_scalar ? Shape{} : out;
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel>(op, planBroadcast(sa, sb, out), layout, ctx.num_threads));
+}
+
+// ---- Pow by a constant scalar exponent ------------------------------------------------------
+
+class PowKernel final : public Kernel {
+ public:
+  PowKernel(int64_t n, float exponent, Layout layout, int threads)
+      : n_(n), exponent_(exponent), layout_(layout), threads_(threads) {}
+  __attribute__((target("avx2,fma"))) void run(const KernelArgs& args) override {
+    const float* src = static_cast<const float*>(args.inputs[0]);
+    float* dst = static_cast<float*>(args.outputs[0]);
+    const float e = exponent_;
+    parallelChunks(n_, threads_, [&](int64_t b, int64_t end) {
+      if (e == 2.0f) {
+        for (int64_t i = b; i < end; ++i) dst[i] = src[i] * src[i];
+      } else if (e == 3.0f) {
+        for (int64_t i = b; i < end; ++i) dst[i] = src[i] * src[i] * src[i];
+      } else if (e == 0.5f) {
+        for (int64_t i = b; i < end; ++i) dst[i] = std::sqrt(src[i]);
+      } else if (e == 1.0f) {
+        for (int64_t i = b; i < end; ++i) dst[i] = src[i];
+      } else {
+        for (int64_t i = b; i < end; ++i) dst[i] = std::pow(src[i], e);
+      }
+    });
+  }
+  Layout inputLayout(size_t i) const override { return i == 0 ? layout_ : Layout::kPlain; }
+  Layout outputLayout(size_t) const override { return layout_; }
+  int inPlaceInput() const override { return 0; }
+
+ private:
+  int64_t n_;
+  float exponent_;
+  Layout layout_;
+  int threads_;
+};
+
+// ---- data movement --------------------------------------------------------------------------
+
+// Concat / Split along one axis: outer x (run per tensor) copies.
+class ConcatKernel final : public Kernel {
+ public:
+  ConcatKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads)
+      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads) {
+    for (int64_t r : runs_) total_ += r;
+  }
+  void run(const KernelArgs& args) override {
+    const int64_t total = total_;
+    auto body = [&](int64_t o) {
+      float* dst = static_cast<float*>(args.outputs[0]) + o * total;
+      for (size_t i = 0; i < runs_.size(); ++i) {
+        const float* src = static_cast<const float*>(args.inputs[i]) + o * runs_[i];
+        std::memcpy(dst, src, static_cast<size_t>(runs_[i]) * sizeof(float));
+        dst += runs_[i];
+      }
+    };
+    if (outer_ * total_ >= kParallelElements && threads_ > 1 && outer_ > 1) {
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (int64_t o = 0; o < outer_; ++o) body(o);
+    } else {
+      for (int64_t o = 0; o < outer_; ++o) body(o);
+    }
+  }
+  Layout inputLayout(size_t) const override { return layout_; }
+  Layout outputLayout(size_t) const override { return layout_; }
+
+ private:
+  int64_t outer_;
+  std::vector<int64_t> runs_;
+  int64_t total_ = 0;
+  Layout layout_;
+  int threads_;
+};
+
+class SplitKernel final : public Kernel {
+ public:
+  SplitKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads)
+      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads) {
+    for (int64_t r : runs_) total_ += r;
+  }
+  void run(const KernelArgs& args) override {
+    auto body = [&](int64_t o) {
+      const float* src = static_cast<const float*>(args.inputs[0]) + o * total_;
+      for (size_t i = 0; i < runs_.size(); ++i) {
+        if (args.outputs[i]) std::memcpy(static_cast<float*>(args.outputs[i]) + o * runs_[i], src, static_cast<size_t>(runs_[i]) * sizeof(float));
+        src += runs_[i];
+      }
+    };
+    if (outer_ * total_ >= kParallelElements && threads_ > 1 && outer_ > 1) {
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (int64_t o = 0; o < outer_; ++o) body(o);
+    } else {
+      for (int64_t o = 0; o < outer_; ++o) body(o);
+    }
+  }
+  Layout inputLayout(size_t) const override { return layout_; }
+  Layout outputLayout(size_t) const override { return layout_; }
+
+ private:
+  int64_t outer_;
+  std::vector<int64_t> runs_;
+  int64_t total_ = 0;
+  Layout layout_;
+  int threads_;
+};
+
+// Transpose of a plain tensor: dims merged where the permutation keeps them adjacent, then either
+// contiguous runs (innermost dim kept) or 8x8 tiles of a 2-D transpose for the innermost pair.
+class TransposeKernel final : public Kernel {
+ public:
+  TransposeKernel(Shape in_shape, std::vector<int64_t> perm, int threads)
+      : in_(std::move(in_shape)), perm_(std::move(perm)), threads_(threads) {
+    const size_t rank = in_.size();
+    in_strides_.assign(rank, 1);
+    for (size_t d = rank - 1; d-- > 0;) in_strides_[d] = in_strides_[d + 1] * in_[d + 1];
+    for (int64_t p : perm_) out_shape_.push_back(in_[static_cast<size_t>(p)]);
+  }
+  void run(const KernelArgs& args) override {
+    const float* src = static_cast<const float*>(args.inputs[0]);
+    float* dst = static_cast<float*>(args.outputs[0]);
+    const size_t rank = out_shape_.size();
+    const int64_t last = perm_.back();
+    if (last == static_cast<int64_t>(rank) - 1) {  // innermost dim kept: copy runs
+      const int64_t run = in_.back();
+      const int64_t rows = shapeNumel(out_shape_) / run;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (rows * run >= kParallelElements)
+      for (int64_t r = 0; r < rows; ++r) {
+        std::memcpy(dst + r * run, src + sourceOffset(r, rank - 1), static_cast<size_t>(run) * sizeof(float));
+      }
+      return;
+    }
+    // Innermost output dim j = perm.back() has input stride S; the innermost input dim (stride 1)
+    // sits at output position q. Tile over (output dim q, output dim rank-1).
+    const size_t q = static_cast<size_t>(std::find(perm_.begin(), perm_.end(), static_cast<int64_t>(rank) - 1) - perm_.begin());
+    const int64_t n_inner = out_shape_[rank - 1];   // along input stride S
+    const int64_t n_q = out_shape_[q];              // along input stride 1
+    const int64_t s_inner = in_strides_[static_cast<size_t>(last)];
+    int64_t out_q_stride = 1;
+    for (size_t d = rank - 1; d > q; --d) out_q_stride *= out_shape_[d];
+    // Outer iteration over every output dim except q and rank-1.
+    Shape outer_dims;
+    std::vector<size_t> outer_axes;
+    for (size_t d = 0; d + 1 < rank; ++d) {
+      if (d != q) {
+        outer_dims.push_back(out_shape_[d]);
+        outer_axes.push_back(d);
+      }
+    }
+    const int64_t outer = shapeNumel(outer_dims);
+    std::vector<int64_t> out_strides(rank, 1);
+    for (size_t d = rank - 1; d-- > 0;) out_strides[d] = out_strides[d + 1] * out_shape_[d + 1];
+    constexpr int64_t kTile = 16;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_shape_) >= kParallelElements)
+    for (int64_t o = 0; o < outer; ++o) {
+      int64_t rem = o, src_base = 0, dst_base = 0;
+      for (size_t k = outer_axes.size(); k-- > 0;) {
+        const size_t d = outer_axes[k];
+        const int64_t idx = rem % out_shape_[d];
+        rem /= out_shape_[d];
+        src_base += idx * in_strides_[static_cast<size_t>(perm_[d])];
+        dst_base += idx * out_strides[d];
+      }
+      for (int64_t i0 = 0; i0 < n_q; i0 += kTile) {
+        const int64_t i1 = std::min(n_q, i0 + kTile);
+        for (int64_t j0 = 0; j0 < n_inner; j0 += kTile) {
+          const int64_t j1 = std::min(n_inner, j0 + kTile);
+          for (int64_t i = i0; i < i1; ++i) {
+            float* d = dst + dst_base + i * out_q_stride;
+            const float* s = src + src_base + i;
+            for (int64_t j = j0; j < j1; ++j) d[j] = s[j * s_inner];
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  // Input offset of output row r (all output dims but the last `keep` ones flattened).
+  int64_t sourceOffset(int64_t r, size_t outer_rank) const {
+    int64_t off = 0;
+    for (size_t d = outer_rank; d-- > 0;) {
+      const int64_t idx = r % out_shape_[d];
+      r /= out_shape_[d];
+      off += idx * in_strides_[static_cast<size_t>(perm_[d])];
+    }
+    return off;
+  }
+  Shape in_;
+  std::vector<int64_t> perm_;
+  std::vector<int64_t> in_strides_;
+  Shape out_shape_;
+  int threads_;
+};
+
+// Resize, nearest, integer upscale on H and W (the YOLO neck's 2x), plain or NHWC.
+class ResizeNearestKernel final : public Kernel {
+ public:
+  ResizeNearestKernel(Shape in_phys, Shape out_phys, bool nhwc, int threads)
+      : in_(std::move(in_phys)), out_(std::move(out_phys)), nhwc_(nhwc), threads_(threads) {}
+  void run(const KernelArgs& args) override {
+    const float* src = static_cast<const float*>(args.inputs[0]);
+    float* dst = static_cast<float*>(args.outputs[0]);
+    if (nhwc_) {  // [N, H, W, C]
+      const int64_t n = out_[0], oh = out_[1], ow = out_[2], c = out_[3];
+      const int64_t sh = oh / in_[1], sw = ow / in_[2];
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_) >= kParallelElements)
+      for (int64_t row = 0; row < n * oh; ++row) {
+        const int64_t b = row / oh, y = row % oh;
+        const float* s = src + (b * in_[1] + y / sh) * in_[2] * c;
+        float* d = dst + row * ow * c;
+        for (int64_t x = 0; x < ow; ++x) std::memcpy(d + x * c, s + (x / sw) * c, static_cast<size_t>(c) * sizeof(float));
+      }
+    } else {  // [N, C, H, W]
+      const int64_t planes = out_[0] * out_[1], oh = out_[2], ow = out_[3];
+      const int64_t ih = in_[2], iw = in_[3], sh = oh / ih, sw = ow / iw;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_) >= kParallelElements)
+      for (int64_t p = 0; p < planes; ++p) {
+        for (int64_t y = 0; y < oh; ++y) {
+          const float* s = src + (p * ih + y / sh) * iw;
+          float* d = dst + (p * oh + y) * ow;
+          for (int64_t x = 0; x < ow; ++x) d[x] = s[x / sw];
+        }
+      }
+    }
+  }
+  Layout inputLayout(size_t i) const override { return i == 0 && nhwc_ ? Layout::kNhwc : Layout::kPlain; }
+  Layout outputLayout(size_t) const override { return nhwc_ ? Layout::kNhwc : Layout::kPlain; }
+
+ private:
+  Shape in_, out_;
+  bool nhwc_;
+  int threads_;
+};
+
+int64_t normalizeAxis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
+
+// The layout a movement op works in: NHWC when the (first) input arrives in it and the op is
+// rank 4, else plain.
+Layout movementLayout(const NodeContext& ctx) {
+  for (const ValueDesc& d : ctx.inputs) {
+    if (d.present() && d.layout == Layout::kNhwc && d.shape.size() == 4) return Layout::kNhwc;
+  }
+  return Layout::kPlain;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> makeFastSigmoid(const NodeContext& ctx, std::string* why_not) {
+  Isa isa;
+  if (!pickIsa(ctx, &isa, why_not) || !allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const Layout layout = ctx.inputs[0].layout == Layout::kNhwc ? Layout::kNhwc : Layout::kPlain;
+  return std::unique_ptr<Kernel>(std::make_unique<SigmoidKernel>(ctx.inputs[0].numel(), isa, layout, ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastAdd(const NodeContext& ctx, std::string* why_not) {
+  return makeBinary(ctx, why_not, BinOp::kAdd);
+}
+Result<std::unique_ptr<Kernel>> makeFastSub(const NodeContext& ctx, std::string* why_not) {
+  return makeBinary(ctx, why_not, BinOp::kSub);
+}
+Result<std::unique_ptr<Kernel>> makeFastMul(const NodeContext& ctx, std::string* why_not) {
+  return makeBinary(ctx, why_not, BinOp::kMul);
+}
+Result<std::unique_ptr<Kernel>> makeFastDiv(const NodeContext& ctx, std::string* why_not) {
+  return makeBinary(ctx, why_not, BinOp::kDiv);
+}
+
+Result<std::unique_ptr<Kernel>> makeFastPow(const NodeContext& ctx, std::string* why_not) {
+  Isa isa;
+  if (!pickIsa(ctx, &isa, why_not) || !allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const Tensor* e = ctx.constant(1);
+  if (!e || e->numel() != 1 || e->dtype() != DType::kFloat32) {
+    *why_not = "exponent must be a float32 scalar known at compile time";
+    return std::unique_ptr<Kernel>();
+  }
+  if (ctx.outputs[0].shape != ctx.inputs[0].shape) {
+    *why_not = "the exponent must not broadcast the base";
+    return std::unique_ptr<Kernel>();
+  }
+  const Layout layout = ctx.inputs[0].layout == Layout::kNhwc ? Layout::kNhwc : Layout::kPlain;
+  return std::unique_ptr<Kernel>(std::make_unique<PowKernel>(ctx.inputs[0].numel(), e->data<float>()[0], layout, ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastConcat(const NodeContext& ctx, std::string* why_not) {
+  if (!allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const size_t rank = ctx.outputs[0].shape.size();
+  const Layout layout = movementLayout(ctx);
+  const int64_t axis = physicalAxis(layout, normalizeAxis(ctx.node->intOr("axis", 0), rank), rank);
+  ValueDesc out = ctx.outputs[0];
+  out.layout = layout;
+  const Shape phys = physicalShape(out);
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= phys[static_cast<size_t>(d)];
+  std::vector<int64_t> runs;
+  for (const ValueDesc& in : ctx.inputs) {
+    ValueDesc v = in;
+    v.layout = layout;
+    const Shape p = physicalShape(v);
+    int64_t run = 1;
+    for (size_t d = static_cast<size_t>(axis); d < p.size(); ++d) run *= p[d];
+    runs.push_back(run);
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<ConcatKernel>(outer, std::move(runs), layout, ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastSplit(const NodeContext& ctx, std::string* why_not) {
+  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const size_t rank = ctx.inputs[0].shape.size();
+  const Layout layout = movementLayout(ctx);
+  const int64_t axis = physicalAxis(layout, normalizeAxis(ctx.node->intOr("axis", 0), rank), rank);
+  ValueDesc in = ctx.inputs[0];
+  in.layout = layout;
+  const Shape phys = physicalShape(in);
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= phys[static_cast<size_t>(d)];
+  std::vector<int64_t> runs;
+  for (const ValueDesc& o : ctx.outputs) {
+    ValueDesc v = o;
+    v.layout = layout;
+    const Shape p = physicalShape(v);
+    int64_t run = 1;
+    for (size_t d = static_cast<size_t>(axis); d < p.size(); ++d) run *= p[d];
+    runs.push_back(run);
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<SplitKernel>(outer, std::move(runs), layout, ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastTranspose(const NodeContext& ctx, std::string* why_not) {
+  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const size_t rank = ctx.inputs[0].shape.size();
+  if (rank < 2) {
+    *why_not = "rank < 2";
+    return std::unique_ptr<Kernel>();
+  }
+  std::vector<int64_t> perm = ctx.node->intsOr("perm", {});
+  if (perm.empty()) {
+    for (size_t d = rank; d-- > 0;) perm.push_back(static_cast<int64_t>(d));
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<TransposeKernel>(ctx.inputs[0].shape, perm, ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastResize(const NodeContext& ctx, std::string* why_not) {
+  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const Node& n = *ctx.node;
+  const std::string mode = n.stringOr("mode", "nearest");
+  const std::string coord = n.stringOr("coordinate_transformation_mode", "half_pixel");
+  const std::string nearest = n.stringOr("nearest_mode", "round_prefer_floor");
+  const Shape& in = ctx.inputs[0].shape;
+  const Shape& out = ctx.outputs[0].shape;
+  if (mode != "nearest" || in.size() != 4 || ctx.opset < 11 || out[0] != in[0] || out[1] != in[1]) {
+    *why_not = "4-D nearest resize of H and W only (opset >= 11)";
+    return std::unique_ptr<Kernel>();
+  }
+  const bool integer = out[2] % in[2] == 0 && out[3] % in[3] == 0 && out[2] >= in[2] && out[3] >= in[3];
+  // With an integer upscale s, these modes all pick source floor(y / s) (ONNX's formulas).
+  const bool floor_like = (coord == "asymmetric" && nearest == "floor") ||
+                          ((coord == "half_pixel" || coord == "pytorch_half_pixel") &&
+                           (nearest == "round_prefer_floor" || nearest == "round_prefer_ceil") &&
+                           out[2] / in[2] == 2 && out[3] / in[3] == 2);
+  if (!integer || !floor_like) {
+    *why_not = "integer upscale with a floor-equivalent coordinate mode only";
+    return std::unique_ptr<Kernel>();
+  }
+  const bool nhwc = ctx.inputs[0].layout == Layout::kNhwc;
+  ValueDesc i = ctx.inputs[0], o = ctx.outputs[0];
+  o.layout = i.layout = nhwc ? Layout::kNhwc : Layout::kPlain;
+  return std::unique_ptr<Kernel>(std::make_unique<ResizeNearestKernel>(physicalShape(i), physicalShape(o), nhwc, ctx.num_threads));
+}
+
+}  // namespace detslim
