@@ -13,7 +13,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   libdnnl-dev ocl-icd-opencl-dev  # oneDNN's CMake config finds OpenCL even for CPU builds
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev
+  nlohmann-json3-dev libcli11-dev jq
 
 )
 

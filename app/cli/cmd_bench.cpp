@@ -61,15 +61,16 @@ void printHuman(const BenchReport& r, std::ostream& out) {
         << std::setw(9) << fmt(o.total_ms, 3) << " ms  " << std::setw(5) << fmt(100 * o.share, 1) << " %\n";
   }
   out << "\nNodes (mean per run)\n";
-  out << "  " << std::left << std::setw(40) << "name" << std::setw(26) << "op" << std::setw(34) << "kernel"
+  out << "  " << std::left << std::setw(40) << "name" << std::setw(26) << "op" << std::setw(54) << "kernel"
       << std::setw(18) << "output" << std::right << std::setw(10) << "ms" << std::setw(8) << "%"
       << std::setw(9) << "GFLOP/s" << "\n";
   for (const NodeProfile& n : r.nodes) {
     std::string name = n.name.size() > 38 ? "..." + n.name.substr(n.name.size() - 35) : n.name;
     std::string op = n.fused.empty() ? n.op_type : n.fused;
     if (op.size() > 24) op = op.substr(0, 24);
-    std::string kernel = n.kernel.size() > 32 ? n.kernel.substr(0, 32) : n.kernel;
-    out << "  " << std::left << std::setw(40) << name << std::setw(26) << op << std::setw(34) << kernel
+    std::string kernel = n.kernel_detail.empty() ? n.kernel : n.kernel + " " + n.kernel_detail;
+    if (kernel.size() > 52) kernel = kernel.substr(0, 52);
+    out << "  " << std::left << std::setw(40) << name << std::setw(26) << op << std::setw(54) << kernel
         << std::setw(18) << n.output_shape << std::right << std::setw(10) << fmt(n.mean_ms, 3) << std::setw(8)
         << fmt(100 * n.share, 1) << std::setw(9) << (n.gflops > 0 ? fmt(n.gflops, 1) : "") << "\n";
   }
@@ -90,6 +91,10 @@ CommandRunner registerBench(CLI::App& app) {
   cmd->add_option("--warmup", opts->warmup, "Untimed warm-up runs (default 10)")->check(CLI::Range(0, 100000));
   cmd->add_option("--vs", opts->peer, "Also time a peer engine, alternating run by run: ort | opencv")
       ->check(CLI::IsMember({"ort", "opencv"}));
+  cmd->add_option("--settle-ms", opts->settle_ms,
+                  "Untimed pause before each engine's run with --vs, so the other engine's spinning "
+                  "worker threads park (default 3)")
+      ->check(CLI::Range(0.0, 1000.0));
   cmd->add_flag("--profile", opts->profile, "Per-node and per-op time, kernel chosen, output shape");
   cmd->add_flag("--reference", opts->reference_only, "Reference kernels only (slow; for checking)");
   cmd->add_flag("--json", *json, "Print one JSON object");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,6 +15,7 @@
 #include "core/engine/plan_impl.h"
 #include "core/graph/passes.h"
 #include "core/graph/stats.h"
+#include "core/kernels/opt/dnnl_common.h"
 #include "core/kernels/registry.h"
 #include "core/kernels/reorder.h"
 
@@ -250,17 +252,64 @@ Status Compiler::createSteps() {
     step.kernel = std::move(kernel);
     step.inputs = {id};
     step.outputs = {dst};
-    step.info = StepInfo{"reorder " + src.name, "Reorder", "", "reorder_dnnl", {src.desc.shape},
-                         {std::string(layoutName(to))}, 0};
+    step.info.name = "reorder " + src.name;
+    step.info.op_type = "Reorder";
+    step.info.kernel = "reorder_dnnl";
+    step.info.kernel_detail = std::string(layoutName(src.desc.layout)) + ">" + std::string(layoutName(to));
+    step.info.output_shapes = {src.desc.shape};
+    step.info.output_layouts = {std::string(layoutName(to))};
     steps_.push_back(std::move(step));
     reordered.emplace(key, dst);
     return dst;
   };
 
+  // Which ops read each value: a convolution whose every reader wants plain data (Reshape,
+  // Transpose, ... of a Detect head) writes plain directly instead of NHWC + a reorder.
+  std::unordered_map<std::string, std::vector<const Node*>> readers;
+  for (const Node& node : runtime_nodes_) {
+    for (const std::string& in : node.inputs) {
+      if (!in.empty()) readers[in].push_back(&node);
+    }
+  }
+  auto readsNhwc = [](const Node& reader) {
+    static const std::unordered_set<std::string> kNhwcReaders = {
+        "Conv", "FusedConv", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Resize",
+        "Sigmoid", "Add", "Sub", "Mul", "Div", "Pow", "Split"};
+    return kNhwcReaders.count(reader.op_type) > 0;
+  };
+
   for (size_t n = 0; n < runtime_nodes_.size(); ++n) {
     const Node& node = runtime_nodes_[n];
     NodeContext ctx = contextFor(node);
-    DS_ASSIGN_OR_RETURN(KernelChoice choice, createKernel(ctx, options_.reference_only));
+    std::optional<KernelChoice> preset;
+    const bool is_conv = (node.op_type == "Conv" && node.domain.empty()) || node.op_type == "FusedConv";
+    if (is_conv && !options_.reference_only && node.outputs.size() == 1) {
+      DnnlLayoutRequest request;
+      const auto& r = readers[node.outputs[0]];
+      const bool graph_output = values_[static_cast<size_t>(ids_.at(node.outputs[0]))].graph_output;
+      if (graph_output || (!r.empty() && std::none_of(r.begin(), r.end(), [&](const Node* x) { return readsNhwc(*x); }))) {
+        request.dst = Layout::kPlain;
+      }
+      if (request.dst) {
+        const OpRegistration* op = findOp(node.domain, node.op_type);
+        ctx.outputs.assign(node.outputs.size(), ValueDesc{});
+        DS_RETURN_IF_ERROR(op->infer(ctx));
+        std::string why_not;
+        DS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, makeDnnlKernelWithLayouts(ctx, request, &why_not));
+        if (kernel) {
+          KernelChoice c;
+          c.kernel = std::move(kernel);
+          c.impl_name = node.op_type == "FusedConv" ? "f32_fusedconv_dnnl" : "f32_conv_dnnl";
+          preset = std::move(c);
+        }
+      }
+    }
+    KernelChoice choice;
+    if (preset) {
+      choice = std::move(*preset);
+    } else {
+      DS_ASSIGN_OR_RETURN(choice, createKernel(ctx, options_.reference_only));
+    }
     PlannedStep step;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (node.inputs[i].empty()) {
@@ -290,6 +339,7 @@ Status Compiler::createSteps() {
     info.op_type = node.op_type;
     info.fused = runtime_fused_[n];
     info.kernel = choice.impl_name;
+    info.kernel_detail = choice.kernel->detail();
     for (int id : step.outputs) {
       if (id < 0) continue;
       info.output_shapes.push_back(values_[static_cast<size_t>(id)].desc.shape);
@@ -354,9 +404,18 @@ Status Compiler::planMemory() {
       planner.aliasView(out, in0);
     } else if (step.kernel->inPlaceInput() >= 0 &&
                static_cast<size_t>(step.kernel->inPlaceInput()) < step.inputs.size()) {
-      const int in = step.inputs[static_cast<size_t>(step.kernel->inPlaceInput())];
-      if (in >= 0 && values_[static_cast<size_t>(in)].desc.bytes() ==
-                         values_[static_cast<size_t>(out)].desc.bytes()) {
+      const size_t k = static_cast<size_t>(step.kernel->inPlaceInput());
+      const int in = step.inputs[k];
+      // The kernel still reads its other inputs while writing: never overwrite bytes one of them
+      // lives in (x + act(conv(x)) has the same value as X and Sum).
+      bool shared_with_other_input = false;
+      for (size_t j = 0; j < step.inputs.size(); ++j) {
+        if (j != k && step.inputs[j] >= 0 && in >= 0 && planner.root(step.inputs[j]) == planner.root(in)) {
+          shared_with_other_input = true;
+        }
+      }
+      if (in >= 0 && !shared_with_other_input &&
+          values_[static_cast<size_t>(in)].desc.bytes() == values_[static_cast<size_t>(out)].desc.bytes()) {
         planner.tryAliasInPlace(out, in, static_cast<int>(s));
       }
     }

@@ -40,7 +40,8 @@ struct StepInfo {
   std::string name;            // node name (or "reorder <value>")
   std::string op_type;         // "Conv", "FusedConv", "Reorder", ...
   std::string fused;           // "Conv+Sigmoid+Mul+Add" for fused nodes, "" otherwise
-  std::string kernel;          // the implementation that accepted, e.g. "f32_conv_dnnl_brgconv"
+  std::string kernel;          // the implementation that accepted, e.g. "f32_conv_dnnl"
+  std::string kernel_detail;   // what it runs, e.g. oneDNN's "brgconv:avx512_core nhwc>nhwc"
   std::vector<Shape> output_shapes;
   std::vector<std::string> output_layouts;
   int64_t macs = 0;            // Conv/Gemm/MatMul multiply-accumulates of this step

@@ -76,6 +76,9 @@ class Kernel {
   // True when output 0 is a view of input 0 (Reshape, Flatten, Squeeze, Unsqueeze, Identity):
   // run() does nothing and the engine makes the output share the input's buffer.
   virtual bool isView() const { return false; }
+  // What the profiler prints beside the implementation name, e.g. oneDNN's
+  // "brgconv:avx512_core nhwc>nhwc"; empty when there is nothing to add.
+  virtual std::string detail() const { return {}; }
 };
 
 // Fills ctx.outputs from ctx.inputs, ctx.constants and attributes; refuses bad attributes or

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -98,6 +99,11 @@ Result<BenchReport> runBench(const BenchOptions& options) {
     DS_ASSIGN_OR_RETURN(peer, startOpenCvPeer(model, inputs[0], r.threads));
   }
   using Clock = std::chrono::steady_clock;
+  auto settle = [&] {
+    if (peer && options.settle_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(options.settle_ms));
+    }
+  };
   for (int i = 0; i < options.warmup; ++i) {
     DS_RETURN_IF_ERROR(plan.run(inputs));
     if (peer) DS_RETURN_IF_ERROR(peer->runOnce().status());
@@ -105,10 +111,12 @@ Result<BenchReport> runBench(const BenchOptions& options) {
   plan.resetTimings();
   std::vector<double> ours, theirs;
   for (int i = 0; i < options.runs; ++i) {
+    settle();
     const auto t0 = Clock::now();
     DS_RETURN_IF_ERROR(plan.run(inputs));
     ours.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     if (peer) {
+      settle();
       DS_ASSIGN_OR_RETURN(double ms, peer->runOnce());
       theirs.push_back(ms);
     }
@@ -148,6 +156,7 @@ Result<BenchReport> runBench(const BenchOptions& options) {
       n.op_type = steps[i].op_type;
       n.fused = steps[i].fused;
       n.kernel = steps[i].kernel;
+      n.kernel_detail = steps[i].kernel_detail;
       n.output_shape = steps[i].output_shapes.empty() ? "" : shapeString(steps[i].output_shapes[0]);
       n.layout = steps[i].output_layouts.empty() ? "" : steps[i].output_layouts[0];
       n.mean_ms = mean;
@@ -195,7 +204,7 @@ nlohmann::json benchToJson(const BenchReport& r) {
     json nodes = json::array();
     for (const NodeProfile& n : r.nodes) {
       nodes.push_back({{"name", n.name}, {"op_type", n.op_type}, {"fused", n.fused}, {"kernel", n.kernel},
-                       {"output_shape", n.output_shape}, {"layout", n.layout}, {"mean_ms", n.mean_ms},
+                       {"kernel_detail", n.kernel_detail}, {"output_shape", n.output_shape}, {"layout", n.layout}, {"mean_ms", n.mean_ms},
                        {"share", n.share}, {"gflops", n.gflops}});
     }
     j["profile"]["nodes"] = nodes;

@@ -24,6 +24,10 @@ struct BenchOptions {
   std::string peer;      // "", "ort", "opencv"
   bool profile = false;
   bool reference_only = false;
+  // Untimed pause before each engine's run when a peer is measured: both engines' worker
+  // threads spin for a while after a run (libgomp, ONNX Runtime's pool), and a spinning peer
+  // would steal a core from the next run. The pause lets them park so each run starts alike.
+  double settle_ms = 3.0;
   // Called after every timed run with (done, total); return false to stop early.
   std::function<bool(int, int)> progress;
 };
@@ -33,6 +37,7 @@ struct NodeProfile {
   std::string op_type;
   std::string fused;
   std::string kernel;
+  std::string kernel_detail;
   std::string output_shape;
   std::string layout;
   double mean_ms = 0.0;

@@ -27,6 +27,7 @@ async function main() {
   const bytes = fs.readFileSync(rawPath);
   const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   const threads = Number(threadsArg);
+  const spinning = process.env.DETSLIM_ORT_SPINNING === '1' ? '1' : '0';
   let session;
   try {
     session = await ort.InferenceSession.create(modelPath, {
@@ -34,6 +35,10 @@ async function main() {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Alternated with DetSlim run by run on the same cores: a worker pool that keeps spinning
+      // after session.run returns would steal a core from DetSlim's next run (and DetSlim's
+      // OpenMP workers are given the same treatment by the harness's settle pause).
+      extra: {session: {intra_op: {allow_spinning: spinning}}},
     });
   } catch (e) {
     fail('ONNX Runtime could not load ' + modelPath + ': ' + e.message);

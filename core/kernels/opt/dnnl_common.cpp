@@ -22,9 +22,12 @@ dnnl::engine& cpuEngine() {
 
 memory::format_tag activationTag(Layout layout) {
   switch (layout) {
-    case Layout::kPlain: return memory::format_tag::nchw;
-    case Layout::kNhwc: return memory::format_tag::nhwc;
-    case Layout::kNChw16c: return memory::format_tag::nChw16c;
+    case Layout::kPlain:
+      return memory::format_tag::nchw;
+    case Layout::kNhwc:
+      return memory::format_tag::nhwc;
+    case Layout::kNChw16c:
+      return memory::format_tag::nChw16c;
   }
   return memory::format_tag::undef;
 }
@@ -49,16 +52,22 @@ CreationThreads::CreationThreads(int num_threads) : saved_(omp_get_max_threads()
   if (num_threads > 0) omp_set_num_threads(num_threads);
 }
 
-CreationThreads::~CreationThreads() { omp_set_num_threads(saved_); }
+CreationThreads::~CreationThreads() {
+  omp_set_num_threads(saved_);
+}
 
 std::string implName(const dnnl::primitive_desc_base& pd) {
   const char* info = pd.impl_info_str();
   return info ? std::string(info) : std::string("?");
 }
 
-bool isReferenceImpl(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
+bool isReferenceImpl(const std::string& impl) {
+  return impl.rfind("ref", 0) == 0;
+}
 
-bool isGemmConvImpl(const std::string& impl) { return impl.find("gemm") != std::string::npos; }
+bool isGemmConvImpl(const std::string& impl) {
+  return impl.find("gemm") != std::string::npos;
+}
 
 Result<std::vector<int64_t>> spatialAttr2(const NodeContext& ctx, const char* name, int64_t def) {
   std::vector<int64_t> values = ctx.node->intsOr(name, {def, def});
@@ -126,7 +135,9 @@ memory& PrimitiveRunner::bindable(int arg, const memory::desc& md) {
   return it->second;
 }
 
-void PrimitiveRunner::fixed(int arg, const memory& mem) { args_.insert_or_assign(arg, mem); }
+void PrimitiveRunner::fixed(int arg, const memory& mem) {
+  args_.insert_or_assign(arg, mem);
+}
 
 void PrimitiveRunner::execute(void* scratch) {
   if (scratch_bytes_ > 0) scratch_.set_data_handle(scratch);

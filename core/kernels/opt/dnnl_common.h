@@ -20,7 +20,11 @@
 //  - FusedConv's Sum input (3) must come in the output's layout: inputLayout(3) ==
 //    outputLayout(0).
 //  - To ask for specific layouts (e.g. plain output for a conv feeding a Reshape), call
-//    makeDnnlKernelWithLayouts() below instead of the registry's factory.
+//    makeDnnlKernelWithLayouts() below instead of the registry's factory. A convolution asked
+//    for an output layout oneDNN has no fast kernel for (nhwc > plain is its scalar reference,
+//    plain > plain its im2col GEMM, 8x slower) convolves into NHWC inside its scratch and
+//    reorders into the output in the same run(): same cost as a separate reorder step, never
+//    the slow paths. Not available with a Sum input (refused instead).
 //  - Blocked (nChw16c) buffers are ValueDesc::bytes() long (channels padded to 16) and the
 //    padded lanes hold zeros: the kernels write zeros there on outputs, and oneDNN re-zeroes
 //    them on inputs when it binds a buffer (a write into padding only).
@@ -29,11 +33,14 @@
 // into dst (oneDNN's sum post-op). If the engine gives output 0 the Sum buffer itself (Sum dies
 // at this node), run() skips the copy; otherwise run() first copies Sum into the output buffer
 // (one pass over the tensor). inPlaceInput() == -1 means Sum is read as an ordinary input
-// (oneDNN binary post-op) and must NOT share the output's buffer. Sum must never share X's.
+// (oneDNN binary post-op) and must NOT share the output's buffer. Never alias the output with
+// Sum when Sum is the same value as X (x + act(conv(x))): the convolution still reads X while it
+// writes. Aliasing is an optimisation only: both ways give the same result.
 //
 // Scratch. scratchBytes() is oneDNN's scratchpad for the primitive (user-managed scratchpad
-// mode); KernelArgs::scratch must point at that many bytes, 64-byte aligned, for the duration
-// of run(). Kernels may share one scratch buffer since they run one after another.
+// mode), plus the staged output when a convolution reorders inside run(); KernelArgs::scratch
+// must point at that many bytes, 64-byte aligned, for the duration of run(). Kernels may share
+// one scratch buffer since they run one after another. Nothing is allocated in run().
 //
 // Threads. oneDNN runs on OpenMP. Its JIT kernels fix their work split when the primitive is
 // created, so every kernel is created with omp threads = ctx.num_threads (set for the creation
@@ -59,7 +66,7 @@ inline constexpr Layout kDnnlActivationLayout = Layout::kNhwc;
 class DnnlKernel : public Kernel {
  public:
   // oneDNN's implementation name (impl_info_str) and the src>dst layouts.
-  virtual std::string detail() const = 0;
+  std::string detail() const override = 0;
 };
 
 // Layouts the engine asks of a oneDNN kernel; nullopt leaves the choice to the kernel (as the

@@ -7,7 +7,7 @@
 // fast implementation (docs/engine-layout.md explains the order).
 
 #include <algorithm>
-#include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -45,8 +45,8 @@ struct EltwiseOp {
 enum class Residual { kNone, kSumPostOp, kBinaryAdd };
 
 struct Epilogue {
-  std::string activation;             // FusedConv's attribute, "" for none
-  std::vector<EltwiseOp> eltwise;     // the activation as 0-2 eltwise post-ops
+  std::string activation;          // FusedConv's attribute, "" for none
+  std::vector<EltwiseOp> eltwise;  // the activation as 0-2 eltwise post-ops
   bool has_sum = false;
   bool sum_first = false;  // 1: act(conv + Sum); 0: act(conv) + Sum
 };
@@ -64,8 +64,8 @@ Result<Epilogue> parseEpilogue(const NodeContext& ctx, std::string* why_not) {
   auto alpha = [&](float def) { return node.floatOr("activation_alpha", def); };
   auto beta = [&](float def) { return node.floatOr("activation_beta", def); };
   const std::string& a = e.activation;
-  if (a.empty()) {
-  } else if (a == "relu") {
+  if (a.empty()) return e;
+  if (a == "relu") {
     e.eltwise.push_back({algorithm::eltwise_relu, 0.0f, 0.0f});
   } else if (a == "leaky_relu") {
     e.eltwise.push_back({algorithm::eltwise_relu, alpha(0.01f), 0.0f});
@@ -122,7 +122,7 @@ dnnl::post_ops buildPostOps(const Epilogue& e, Residual residual, const memory::
 // Everything a convolution primitive needs apart from the layouts.
 struct ConvSetup {
   bool transposed = false;
-  memory::dims src, wei, bias, dst;  // bias empty: none
+  memory::dims src, wei, bias, dst;                        // bias empty: none
   memory::format_tag wei_tag = memory::format_tag::undef;  // of the ONNX weights
   memory::dims strides, dilates, pad_l, pad_r;             // dilates as oneDNN counts (d - 1)
   const void* wei_data = nullptr;
@@ -161,8 +161,7 @@ Result<ConvSetup> convSetup(const NodeContext& ctx) {
   }
   if (ctx.hasInput(2)) s.bias = {w[0]};
   DS_ASSIGN_OR_RETURN(std::vector<int64_t> strides, dnnl_util::spatialAttr2(ctx, "strides", 1));
-  DS_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
-                      dnnl_util::spatialAttr2(ctx, "dilations", 1));
+  DS_ASSIGN_OR_RETURN(std::vector<int64_t> dilations, dnnl_util::spatialAttr2(ctx, "dilations", 1));
   for (size_t axis = 0; axis < 2; ++axis) {
     DS_ASSIGN_OR_RETURN(AxisPads pads,
                         dnnl_util::windowPads(ctx, x[axis + 2], y[axis + 2], w[axis + 2],
@@ -197,8 +196,7 @@ Result<ConvSetup> deconvSetup(const NodeContext& ctx, std::string* why_not) {
   }
   if (ctx.hasInput(2)) s.bias = {y[1]};
   DS_ASSIGN_OR_RETURN(std::vector<int64_t> strides, dnnl_util::spatialAttr2(ctx, "strides", 1));
-  DS_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
-                      dnnl_util::spatialAttr2(ctx, "dilations", 1));
+  DS_ASSIGN_OR_RETURN(std::vector<int64_t> dilations, dnnl_util::spatialAttr2(ctx, "dilations", 1));
   DS_ASSIGN_OR_RETURN(std::vector<int64_t> output_padding,
                       dnnl_util::spatialAttr2(ctx, "output_padding", 0));
   const std::string auto_pad = ctx.node->stringOr("auto_pad", "NOTSET");
@@ -224,8 +222,9 @@ Result<ConvSetup> deconvSetup(const NodeContext& ctx, std::string* why_not) {
     // only ever lengthens it, so it comes off the end pad.
     const int64_t end = full - output_padding[axis] - begin - y[axis + 2];
     if (begin < 0 || end < 0) {
-      *why_not = "the output size needs a negative crop (output_padding beyond the end pad, or an "
-                 "output_shape larger than the full output)";
+      *why_not =
+          "the output size needs a negative crop (output_padding beyond the end pad, or an "
+          "output_shape larger than the full output)";
       return s;
     }
     s.pad_l.push_back(begin);
@@ -243,7 +242,10 @@ Result<ConvSetup> deconvSetup(const NodeContext& ctx, std::string* why_not) {
 struct Choice {
   dnnl::primitive_desc pd;
   Layout src = Layout::kPlain;
-  Layout dst = Layout::kPlain;
+  Layout dst = Layout::kPlain;  // the primitive's dst
+  // The kernel's output when it differs from dst: the primitive writes into scratch and a reorder
+  // moves the result into the output (cheaper than oneDNN's slow paths for that pair).
+  std::optional<Layout> staged_out;
   Residual residual = Residual::kNone;
   int binary_index = -1;
   std::string impl;
@@ -271,9 +273,9 @@ dnnl::primitive_desc makePd(const ConvSetup& s, Layout src_layout, Layout dst_la
         bias_md, dst_md, s.strides, s.dilates, s.pad_l, s.pad_r);
     return dnnl::deconvolution_forward::primitive_desc(desc, attr, engine);
   }
-  const dnnl::convolution_forward::desc desc(
-      dnnl::prop_kind::forward_inference, algorithm::convolution_direct, src_md, wei_md, bias_md,
-      dst_md, s.strides, s.dilates, s.pad_l, s.pad_r);
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                             algorithm::convolution_direct, src_md, wei_md, bias_md,
+                                             dst_md, s.strides, s.dilates, s.pad_l, s.pad_r);
   return dnnl::convolution_forward::primitive_desc(desc, attr, engine);
 }
 
@@ -338,6 +340,26 @@ std::optional<Choice> choosePrimitive(const ConvSetup& s, const NodeContext& ctx
       return c;
     }
   }
+  // A requested output layout with no fast convolution into it (nhwc > plain is oneDNN's
+  // reference; plain > plain its im2col GEMM, 8x slower): convolve into a fast layout and reorder,
+  // which costs one pass over the output. Not with a Sum input, which would have to be reordered
+  // the other way first.
+  if (request.dst && !s.epilogue.has_sum) {
+    for (const auto& [src, dst] : layoutCandidates(ctx, DnnlLayoutRequest{request.src, {}})) {
+      if (dst == *request.dst || dst == Layout::kPlain) continue;
+      Choice c;
+      c.src = src;
+      c.dst = dst;
+      c.staged_out = *request.dst;
+      try {
+        c.pd = makePd(s, src, dst, Residual::kNone, &c.binary_index);
+      } catch (const dnnl::error& e) {
+        continue;
+      }
+      c.impl = dnnl_util::implName(c.pd);
+      if (!dnnl_util::isReferenceImpl(c.impl) && !dnnl_util::isGemmConvImpl(c.impl)) return c;
+    }
+  }
   if (gemm_fallback) return gemm_fallback;
   *why_not = "oneDNN has no fast implementation" + tried;
   return std::nullopt;
@@ -345,66 +367,104 @@ std::optional<Choice> choosePrimitive(const ConvSetup& s, const NodeContext& ctx
 
 // ---- The kernel --------------------------------------------------------------------------------
 
+constexpr size_t kScratchAlignment = 64;
+
+size_t alignUp(size_t bytes) {
+  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
+}
+
 class DnnlConvKernel final : public DnnlKernel {
  public:
   DnnlConvKernel(const ConvSetup& s, Choice choice)
       : src_layout_(choice.src),
-        dst_layout_(choice.dst),
+        out_layout_(choice.staged_out.value_or(choice.dst)),
         residual_(choice.residual),
         detail_(choice.impl + " " + layoutPair(choice.src, choice.dst)) {
     if (s.epilogue.has_sum) {
       detail_ += residual_ == Residual::kSumPostOp ? " +sum" : " +add";
     }
     const dnnl::primitive_desc& pd = choice.pd;
-    runner_ = dnnl_util::PrimitiveRunner(dnnl::primitive(pd), pd);
+    conv_ = dnnl_util::PrimitiveRunner(dnnl::primitive(pd), pd);
     const memory::desc wei_user(s.wei, kF32, s.wei_tag);
-    runner_.fixed(DNNL_ARG_WEIGHTS,
-                  dnnl_util::packConstant(s.wei_data, wei_user, pd.weights_desc()));
+    conv_.fixed(DNNL_ARG_WEIGHTS, dnnl_util::packConstant(s.wei_data, wei_user, pd.weights_desc()));
     if (s.bias_data) {
       const memory::desc bias_md(s.bias, kF32, memory::format_tag::a);
-      runner_.fixed(DNNL_ARG_BIAS, dnnl_util::packConstant(s.bias_data, bias_md, bias_md));
+      conv_.fixed(DNNL_ARG_BIAS, dnnl_util::packConstant(s.bias_data, bias_md, bias_md));
     }
     const memory::desc dst_md = pd.dst_desc();
     dst_bytes_ = dst_md.get_size();
-    src_ = &runner_.bindable(DNNL_ARG_SRC, pd.src_desc());
-    dst_ = &runner_.bindable(DNNL_ARG_DST, dst_md);
+    src_ = &conv_.bindable(DNNL_ARG_SRC, pd.src_desc());
+    dst_ = &conv_.bindable(DNNL_ARG_DST, dst_md);
     if (residual_ == Residual::kBinaryAdd) {
-      residual_mem_ = &runner_.bindable(
+      residual_mem_ = &conv_.bindable(
           DNNL_ARG_ATTR_MULTIPLE_POST_OP(choice.binary_index) | DNNL_ARG_SRC_1, dst_md);
+    }
+    scratchpad_bytes_ = conv_.scratchBytes();
+    if (choice.staged_out) {
+      const memory::desc out_md(s.dst, kF32, dnnl_util::activationTag(*choice.staged_out));
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const dnnl::reorder::primitive_desc reorder_pd(dnnl_util::cpuEngine(), dst_md,
+                                                     dnnl_util::cpuEngine(), out_md, attr);
+      reorder_ = dnnl_util::PrimitiveRunner(dnnl::reorder(reorder_pd), reorder_pd);
+      staged_src_ = &reorder_.bindable(DNNL_ARG_FROM, dst_md);
+      out_ = &reorder_.bindable(DNNL_ARG_TO, out_md);
+      // Scratch: the scratchpad (convolution and reorder run one after the other, so they share
+      // it), then the staged output.
+      scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, reorder_.scratchBytes()));
+      staged_bytes_ = dst_bytes_;
+      detail_ += " >" + std::string(layoutName(*choice.staged_out)) + " (reorder " +
+                 dnnl_util::implName(reorder_pd) + ")";
     }
   }
 
   void run(const KernelArgs& args) override {
     dnnl_util::guarded([&] {
       dnnl_util::bind(*src_, args.inputs[0]);
-      dnnl_util::bind(*dst_, args.outputs[0]);
       if (residual_ == Residual::kSumPostOp && args.inputs[3] != args.outputs[0]) {
         std::memcpy(args.outputs[0], args.inputs[3], dst_bytes_);
       } else if (residual_ == Residual::kBinaryAdd) {
         dnnl_util::bind(*residual_mem_, args.inputs[3]);
       }
-      runner_.execute(args.scratch);
+      if (staged_bytes_ == 0) {
+        dnnl_util::bind(*dst_, args.outputs[0]);
+        conv_.execute(args.scratch);
+        return;
+      }
+      void* staged = static_cast<std::byte*>(args.scratch) + scratchpad_bytes_;
+      dnnl_util::bind(*dst_, staged);
+      conv_.execute(args.scratch);
+      dnnl_util::bind(*staged_src_, staged);
+      dnnl_util::bind(*out_, args.outputs[0]);
+      reorder_.execute(args.scratch);
     });
   }
 
-  size_t scratchBytes() const override { return runner_.scratchBytes(); }
+  size_t scratchBytes() const override {
+    return staged_bytes_ == 0 ? scratchpad_bytes_ : scratchpad_bytes_ + staged_bytes_;
+  }
   Layout inputLayout(size_t i) const override {
     if (i == 0) return src_layout_;
-    if (i == 3) return dst_layout_;
+    if (i == 3) return out_layout_;
     return Layout::kPlain;
   }
-  Layout outputLayout(size_t /*i*/) const override { return dst_layout_; }
+  Layout outputLayout(size_t /*i*/) const override { return out_layout_; }
   int inPlaceInput() const override { return residual_ == Residual::kSumPostOp ? 3 : -1; }
   std::string detail() const override { return detail_; }
 
  private:
-  dnnl_util::PrimitiveRunner runner_;
+  dnnl_util::PrimitiveRunner conv_;
+  dnnl_util::PrimitiveRunner reorder_;  // only when staged
   memory* src_ = nullptr;
   memory* dst_ = nullptr;
   memory* residual_mem_ = nullptr;
+  memory* staged_src_ = nullptr;
+  memory* out_ = nullptr;
   size_t dst_bytes_ = 0;
+  size_t scratchpad_bytes_ = 0;
+  size_t staged_bytes_ = 0;  // 0: the convolution writes the output directly
   Layout src_layout_;
-  Layout dst_layout_;
+  Layout out_layout_;
   Residual residual_;
   std::string detail_;
 };

@@ -53,7 +53,7 @@ struct MatMulSetup {
   std::vector<float> b_values;  // B (times Gemm's alpha) to pack, when constant
   float pre_scale = 1.0f;       // eltwise_linear on A B (Gemm's alpha with a runtime B)
   CMode c_mode = CMode::kNone;
-  std::vector<float> bias;      // kBias: [N]
+  std::vector<float> bias;  // kBias: [N]
   float beta = 1.0f;
   // kSumFill: C's element strides seen as [M, N] (0 along broadcast dims), and its values when
   // constant (else read from input 2 per run).
@@ -96,8 +96,8 @@ class DnnlMatMulKernel final : public DnnlKernel {
 
   void run(const KernelArgs& args) override {
     if (s_.c_mode == CMode::kSumFill) {
-      const float* c = s_.c_constant ? s_.c_values.data()
-                                     : static_cast<const float*>(args.inputs[2]);
+      const float* c =
+          s_.c_constant ? s_.c_values.data() : static_cast<const float*>(args.inputs[2]);
       broadcastFill(s_, c, static_cast<float*>(args.outputs[0]));
     }
     dnnl_util::guarded([&] {

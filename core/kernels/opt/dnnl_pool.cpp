@@ -59,9 +59,9 @@ Result<PoolSetup> poolSetup(const NodeContext& ctx, std::string* why_not) {
   } else {
     include_pad = ctx.opset >= 7 && ctx.node->intOr("count_include_pad", 0) != 0;
   }
-  s.alg = is_max ? algorithm::pooling_max
-                 : include_pad ? algorithm::pooling_avg_include_padding
-                               : algorithm::pooling_avg_exclude_padding;
+  s.alg = is_max        ? algorithm::pooling_max
+          : include_pad ? algorithm::pooling_avg_include_padding
+                        : algorithm::pooling_avg_exclude_padding;
   const std::vector<int64_t> kernel = ctx.node->intsOr("kernel_shape", {});
   if (kernel.size() != 2) return ctx.error("kernel_shape must have 2 values for a 2-D pool");
   DS_ASSIGN_OR_RETURN(std::vector<int64_t> strides, dnnl_util::spatialAttr2(ctx, "strides", 1));
@@ -80,8 +80,9 @@ Result<PoolSetup> poolSetup(const NodeContext& ctx, std::string* why_not) {
       return s;
     }
     if (include_pad && pads.end > pads.declared_end) {
-      *why_not = "AveragePool with count_include_pad and a ceil_mode window past the padding "
-                 "(oneDNN would count the extra positions)";
+      *why_not =
+          "AveragePool with count_include_pad and a ceil_mode window past the padding "
+          "(oneDNN would count the extra positions)";
       return s;
     }
     s.pad_l.push_back(pads.begin);
@@ -197,8 +198,7 @@ Result<std::unique_ptr<Kernel>> makeDnnlMaxPool(const NodeContext& ctx, std::str
   return dnnl_internal::makePool(ctx, {}, why_not);
 }
 
-Result<std::unique_ptr<Kernel>> makeDnnlAveragePool(const NodeContext& ctx,
-                                                    std::string* why_not) {
+Result<std::unique_ptr<Kernel>> makeDnnlAveragePool(const NodeContext& ctx, std::string* why_not) {
   return dnnl_internal::makePool(ctx, {}, why_not);
 }
 

@@ -116,7 +116,9 @@ void guarded(Fn&& fn) {
 
 // Points a memory object at a buffer. oneDNN's API takes void*; inputs are only read (apart from
 // re-zeroing a blocked layout's padding, which holds zeros anyway).
-inline void bind(memory& mem, const void* data) { mem.set_data_handle(const_cast<void*>(data)); }
+inline void bind(memory& mem, const void* data) {
+  mem.set_data_handle(const_cast<void*>(data));
+}
 
 }  // namespace detslim::dnnl_util
 

@@ -149,6 +149,22 @@ void parallelChunks(int64_t n, int threads, Fn&& fn) {
   }
 }
 
+// Copies n floats. Movement kernels copy many short runs (a pixel's 16-64 channels in NHWC):
+// inline 64-byte vector moves beat a memcpy call per run there.
+__attribute__((target("avx512f"))) inline void copyRunAvx512(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+  }
+}
+
+inline void copyRun(float* dst, const float* src, int64_t n, bool avx512) {
+  if (avx512 && n <= 256) copyRunAvx512(dst, src, n);
+  else std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
 class SigmoidKernel final : public Kernel {
  public:
   SigmoidKernel(int64_t n, Isa isa, Layout layout, int threads) : n_(n), isa_(isa), layout_(layout), threads_(threads) {}
@@ -362,8 +378,8 @@ class PowKernel final : public Kernel {
 // Concat / Split along one axis: outer x (run per tensor) copies.
 class ConcatKernel final : public Kernel {
  public:
-  ConcatKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads)
-      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads) {
+  ConcatKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads, bool avx512)
+      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads), avx512_(avx512) {
     for (int64_t r : runs_) total_ += r;
   }
   void run(const KernelArgs& args) override {
@@ -372,7 +388,7 @@ class ConcatKernel final : public Kernel {
       float* dst = static_cast<float*>(args.outputs[0]) + o * total;
       for (size_t i = 0; i < runs_.size(); ++i) {
         const float* src = static_cast<const float*>(args.inputs[i]) + o * runs_[i];
-        std::memcpy(dst, src, static_cast<size_t>(runs_[i]) * sizeof(float));
+        copyRun(dst, src, runs_[i], avx512_);
         dst += runs_[i];
       }
     };
@@ -392,19 +408,20 @@ class ConcatKernel final : public Kernel {
   int64_t total_ = 0;
   Layout layout_;
   int threads_;
+  bool avx512_;
 };
 
 class SplitKernel final : public Kernel {
  public:
-  SplitKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads)
-      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads) {
+  SplitKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads, bool avx512)
+      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads), avx512_(avx512) {
     for (int64_t r : runs_) total_ += r;
   }
   void run(const KernelArgs& args) override {
     auto body = [&](int64_t o) {
       const float* src = static_cast<const float*>(args.inputs[0]) + o * total_;
       for (size_t i = 0; i < runs_.size(); ++i) {
-        if (args.outputs[i]) std::memcpy(static_cast<float*>(args.outputs[i]) + o * runs_[i], src, static_cast<size_t>(runs_[i]) * sizeof(float));
+        if (args.outputs[i]) copyRun(static_cast<float*>(args.outputs[i]) + o * runs_[i], src, runs_[i], avx512_);
         src += runs_[i];
       }
     };
@@ -424,6 +441,7 @@ class SplitKernel final : public Kernel {
   int64_t total_ = 0;
   Layout layout_;
   int threads_;
+  bool avx512_;
 };
 
 // Transpose of a plain tensor: dims merged where the permutation keeps them adjacent, then either
@@ -517,8 +535,8 @@ class TransposeKernel final : public Kernel {
 // Resize, nearest, integer upscale on H and W (the YOLO neck's 2x), plain or NHWC.
 class ResizeNearestKernel final : public Kernel {
  public:
-  ResizeNearestKernel(Shape in_phys, Shape out_phys, bool nhwc, int threads)
-      : in_(std::move(in_phys)), out_(std::move(out_phys)), nhwc_(nhwc), threads_(threads) {}
+  ResizeNearestKernel(Shape in_phys, Shape out_phys, bool nhwc, int threads, bool avx512)
+      : in_(std::move(in_phys)), out_(std::move(out_phys)), nhwc_(nhwc), threads_(threads), avx512_(avx512) {}
   void run(const KernelArgs& args) override {
     const float* src = static_cast<const float*>(args.inputs[0]);
     float* dst = static_cast<float*>(args.outputs[0]);
@@ -530,7 +548,7 @@ class ResizeNearestKernel final : public Kernel {
         const int64_t b = row / oh, y = row % oh;
         const float* s = src + (b * in_[1] + y / sh) * in_[2] * c;
         float* d = dst + row * ow * c;
-        for (int64_t x = 0; x < ow; ++x) std::memcpy(d + x * c, s + (x / sw) * c, static_cast<size_t>(c) * sizeof(float));
+        for (int64_t x = 0; x < ow; ++x) copyRun(d + x * c, s + (x / sw) * c, c, avx512_);
       }
     } else {  // [N, C, H, W]
       const int64_t planes = out_[0] * out_[1], oh = out_[2], ow = out_[3];
@@ -552,6 +570,7 @@ class ResizeNearestKernel final : public Kernel {
   Shape in_, out_;
   bool nhwc_;
   int threads_;
+  bool avx512_;
 };
 
 int64_t normalizeAxis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
@@ -603,48 +622,50 @@ Result<std::unique_ptr<Kernel>> makeFastPow(const NodeContext& ctx, std::string*
   return std::unique_ptr<Kernel>(std::make_unique<PowKernel>(ctx.inputs[0].numel(), e->data<float>()[0], layout, ctx.num_threads));
 }
 
-Result<std::unique_ptr<Kernel>> makeFastConcat(const NodeContext& ctx, std::string* why_not) {
-  if (!allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
-  const size_t rank = ctx.outputs[0].shape.size();
-  const Layout layout = movementLayout(ctx);
-  const int64_t axis = physicalAxis(layout, normalizeAxis(ctx.node->intOr("axis", 0), rank), rank);
-  ValueDesc out = ctx.outputs[0];
-  out.layout = layout;
-  const Shape phys = physicalShape(out);
+namespace {
+
+// Concat and Split along one axis, seen physically: `outer` slices, each the concatenation of one
+// contiguous run per part (the parts are the Concat's inputs or the Split's outputs).
+struct AxisRuns {
+  Layout layout = Layout::kPlain;
   int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= phys[static_cast<size_t>(d)];
   std::vector<int64_t> runs;
-  for (const ValueDesc& in : ctx.inputs) {
-    ValueDesc v = in;
-    v.layout = layout;
+};
+
+AxisRuns axisRuns(const NodeContext& ctx, const ValueDesc& whole, const std::vector<ValueDesc>& parts) {
+  AxisRuns r;
+  const size_t rank = whole.shape.size();
+  r.layout = movementLayout(ctx);
+  const int64_t axis = physicalAxis(r.layout, normalizeAxis(ctx.node->intOr("axis", 0), rank), rank);
+  ValueDesc w = whole;
+  w.layout = r.layout;
+  const Shape phys = physicalShape(w);
+  for (int64_t d = 0; d < axis; ++d) r.outer *= phys[static_cast<size_t>(d)];
+  for (const ValueDesc& part : parts) {
+    ValueDesc v = part;
+    v.layout = r.layout;
     const Shape p = physicalShape(v);
     int64_t run = 1;
     for (size_t d = static_cast<size_t>(axis); d < p.size(); ++d) run *= p[d];
-    runs.push_back(run);
+    r.runs.push_back(run);
   }
-  return std::unique_ptr<Kernel>(std::make_unique<ConcatKernel>(outer, std::move(runs), layout, ctx.num_threads));
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> makeFastConcat(const NodeContext& ctx, std::string* why_not) {
+  if (!allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  AxisRuns r = axisRuns(ctx, ctx.outputs[0], ctx.inputs);
+  return std::unique_ptr<Kernel>(std::make_unique<ConcatKernel>(r.outer, std::move(r.runs), r.layout,
+                                                                ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
 Result<std::unique_ptr<Kernel>> makeFastSplit(const NodeContext& ctx, std::string* why_not) {
   if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
-  const size_t rank = ctx.inputs[0].shape.size();
-  const Layout layout = movementLayout(ctx);
-  const int64_t axis = physicalAxis(layout, normalizeAxis(ctx.node->intOr("axis", 0), rank), rank);
-  ValueDesc in = ctx.inputs[0];
-  in.layout = layout;
-  const Shape phys = physicalShape(in);
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= phys[static_cast<size_t>(d)];
-  std::vector<int64_t> runs;
-  for (const ValueDesc& o : ctx.outputs) {
-    ValueDesc v = o;
-    v.layout = layout;
-    const Shape p = physicalShape(v);
-    int64_t run = 1;
-    for (size_t d = static_cast<size_t>(axis); d < p.size(); ++d) run *= p[d];
-    runs.push_back(run);
-  }
-  return std::unique_ptr<Kernel>(std::make_unique<SplitKernel>(outer, std::move(runs), layout, ctx.num_threads));
+  AxisRuns r = axisRuns(ctx, ctx.inputs[0], ctx.outputs);
+  return std::unique_ptr<Kernel>(std::make_unique<SplitKernel>(r.outer, std::move(r.runs), r.layout,
+                                                               ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
 Result<std::unique_ptr<Kernel>> makeFastTranspose(const NodeContext& ctx, std::string* why_not) {
@@ -686,7 +707,7 @@ Result<std::unique_ptr<Kernel>> makeFastResize(const NodeContext& ctx, std::stri
   const bool nhwc = ctx.inputs[0].layout == Layout::kNhwc;
   ValueDesc i = ctx.inputs[0], o = ctx.outputs[0];
   o.layout = i.layout = nhwc ? Layout::kNhwc : Layout::kPlain;
-  return std::unique_ptr<Kernel>(std::make_unique<ResizeNearestKernel>(physicalShape(i), physicalShape(o), nhwc, ctx.num_threads));
+  return std::unique_ptr<Kernel>(std::make_unique<ResizeNearestKernel>(physicalShape(i), physicalShape(o), nhwc, ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
 }  // namespace detslim

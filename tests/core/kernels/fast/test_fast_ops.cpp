@@ -24,27 +24,19 @@ Tensor randomTensor(const Shape& shape, uint32_t seed, float lo = -4.0f, float h
   return t;
 }
 
-Tensor toNhwc(const Tensor& t) {
+// Converts between plain NCHW and NHWC storage of the same logical [N, C, H, W] tensor.
+Tensor convertLayout(const Tensor& t, bool to_nhwc) {
   const Shape& s = t.shape();
   Tensor out(DType::kFloat32, s);
   const int64_t n = s[0], c = s[1], h = s[2], w = s[3];
   for (int64_t b = 0; b < n; ++b)
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x)
-          out.mutableData<float>()[((b * h + y) * w + x) * c + ch] = t.data<float>()[((b * c + ch) * h + y) * w + x];
-  return out;
-}
-
-Tensor fromNhwc(const Tensor& t) {
-  const Shape& s = t.shape();
-  Tensor out(DType::kFloat32, s);
-  const int64_t n = s[0], c = s[1], h = s[2], w = s[3];
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x)
-          out.mutableData<float>()[((b * c + ch) * h + y) * w + x] = t.data<float>()[((b * h + y) * w + x) * c + ch];
+        for (int64_t x = 0; x < w; ++x) {
+          const int64_t nchw = ((b * c + ch) * h + y) * w + x;
+          const int64_t nhwc = ((b * h + y) * w + x) * c + ch;
+          out.mutableData<float>()[to_nhwc ? nhwc : nchw] = t.data<float>()[to_nhwc ? nchw : nhwc];
+        }
   return out;
 }
 
@@ -74,7 +66,7 @@ FastRun runFast(const Node& node, int64_t opset, const std::vector<Tensor>& inpu
   std::vector<const void*> in_ptrs;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const bool nhwc = choice->kernel->inputLayout(i) == Layout::kNhwc && inputs[i].rank() == 4;
-    fed.push_back(nhwc ? toNhwc(inputs[i]) : inputs[i]);
+    fed.push_back(nhwc ? convertLayout(inputs[i], true) : inputs[i]);
   }
   for (const Tensor& t : fed) in_ptrs.push_back(t.raw());
   std::vector<Tensor> outs;
@@ -85,7 +77,7 @@ FastRun runFast(const Node& node, int64_t opset, const std::vector<Tensor>& inpu
   choice->kernel->run(KernelArgs{in_ptrs, out_ptrs, scratch.data()});
   for (size_t i = 0; i < outs.size(); ++i) {
     const bool nhwc = choice->kernel->outputLayout(i) == Layout::kNhwc && outs[i].rank() == 4;
-    r.outputs.push_back(nhwc ? fromNhwc(outs[i]) : outs[i]);
+    r.outputs.push_back(nhwc ? convertLayout(outs[i], false) : outs[i]);
   }
   return r;
 }

@@ -56,9 +56,12 @@ AlignedBuffer allocate(size_t bytes, std::byte fill) {
 
 dnnl::memory::format_tag tagOf(Layout layout) {
   switch (layout) {
-    case Layout::kPlain: return dnnl::memory::format_tag::nchw;
-    case Layout::kNhwc: return dnnl::memory::format_tag::nhwc;
-    case Layout::kNChw16c: return dnnl::memory::format_tag::nChw16c;
+    case Layout::kPlain:
+      return dnnl::memory::format_tag::nchw;
+    case Layout::kNhwc:
+      return dnnl::memory::format_tag::nhwc;
+    case Layout::kNChw16c:
+      return dnnl::memory::format_tag::nChw16c;
   }
   return dnnl::memory::format_tag::undef;
 }
@@ -99,10 +102,10 @@ Tensor fromLayout(const void* data, const Shape& shape, Layout layout) {
 // ---- Running the optimised kernel --------------------------------------------------------------
 
 struct OptOptions {
-  Layout src_hint = Layout::kPlain;  // the layout "the producer delivers" input 0 in
+  Layout src_hint = Layout::kPlain;          // the layout "the producer delivers" input 0 in
   std::vector<size_t> runtime_inputs = {0};  // the others are constants at compile time
   int num_threads = 1;
-  bool in_place_sum = false;  // give output 0 the Sum (input 3) buffer
+  bool in_place_sum = false;                 // give output 0 the Sum (input 3) buffer
   std::optional<DnnlLayoutRequest> request;  // makeDnnlKernelWithLayouts instead of the registry
 };
 
@@ -111,7 +114,7 @@ struct OptResult {
   std::string detail;  // DnnlKernel::detail()
   Layout src_layout = Layout::kPlain;
   Layout dst_layout = Layout::kPlain;
-  Tensor output;       // plain
+  Tensor output;  // plain
 };
 
 bool isRuntime(const OptOptions& options, size_t i) {
@@ -143,7 +146,8 @@ std::optional<OptResult> runOptimised(const Node& node, const std::vector<Tensor
     const Status inferred = findOp(node.domain, node.op_type)->infer(ctx);
     EXPECT_TRUE(inferred.isOk()) << inferred.message();
     if (!inferred.isOk()) return std::nullopt;
-    Result<std::unique_ptr<Kernel>> made = makeDnnlKernelWithLayouts(ctx, *options.request, why_not);
+    Result<std::unique_ptr<Kernel>> made =
+        makeDnnlKernelWithLayouts(ctx, *options.request, why_not);
     EXPECT_TRUE(made.isOk()) << made.status().message();
     if (!made.isOk() || !made.value()) return std::nullopt;
     kernel = std::move(made).value();
@@ -234,8 +238,7 @@ void expectClose(const Tensor& expected, const Tensor& actual, const std::string
 // Runs the optimised kernel (expecting `impl` to accept) and compares with the reference.
 // Returns the optimised run for further checks.
 std::optional<OptResult> checkAgainstReference(const Node& node, const std::vector<Tensor>& inputs,
-                                               const OptOptions& options,
-                                               const std::string& impl) {
+                                               const OptOptions& options, const std::string& impl) {
   std::string why_not;
   std::optional<OptResult> opt = runOptimised(node, inputs, options, &why_not);
   if (!opt) {
@@ -297,13 +300,18 @@ std::vector<ConvCase> convCases() {
        {1, 13, 7, 9},
        {13, 1, 3, 3},
        true,
-       {A::makeInt("group", 13), A::makeInts("strides", {2, 2}), A::makeInts("pads", {1, 1, 1, 1})}},
+       {A::makeInt("group", 13), A::makeInts("strides", {2, 2}),
+        A::makeInts("pads", {1, 1, 1, 1})}},
       {"same_upper_s2",
        {1, 13, 7, 9},
        {16, 13, 4, 4},
        true,
        {A::makeString("auto_pad", "SAME_UPPER"), A::makeInts("strides", {2, 2})}},
-      {"same_lower", {1, 13, 7, 9}, {16, 13, 2, 2}, true, {A::makeString("auto_pad", "SAME_LOWER")}},
+      {"same_lower",
+       {1, 13, 7, 9},
+       {16, 13, 2, 2},
+       true,
+       {A::makeString("auto_pad", "SAME_LOWER")}},
       {"valid_5x3", {1, 13, 7, 9}, {5, 13, 5, 3}, true, {A::makeString("auto_pad", "VALID")}},
       {"stem_6x6_s2",
        {1, 3, 15, 17},
@@ -380,6 +388,29 @@ TEST(DnnlConv, EveryRequestedLayoutPairThatIsAcceptedIsCorrect) {
   EXPECT_GE(accepted, static_cast<int>(convCases().size()) * 3);
 }
 
+TEST(DnnlConv, PlainOutputRequestConvolvesFastAndReorders) {
+  // The engine asks for plain output where every reader wants it (a Detect head's Reshape):
+  // oneDNN has no fast nhwc > plain convolution, so the kernel stages through its fast layout
+  // instead of taking oneDNN's 8x slower im2col GEMM.
+  std::mt19937 rng(kKernelTestSeed);
+  for (int64_t out_channels : {255, 13}) {
+    const Node node = makeNode("Conv", 3, 1, {});
+    const std::vector<Tensor> inputs = {randomFloats({1, 64, 9, 7}, rng, -1.0f, 1.0f),
+                                        randomFloats({out_channels, 64, 1, 1}, rng, -0.5f, 0.5f),
+                                        randomFloats({out_channels}, rng, -0.5f, 0.5f)};
+    for (Layout hint : kAllLayouts) {
+      SCOPED_TRACE("hint " + std::string(layoutName(hint)));
+      OptOptions options;
+      options.src_hint = hint;
+      options.request = DnnlLayoutRequest{std::nullopt, Layout::kPlain};
+      std::optional<OptResult> r = checkAgainstReference(node, inputs, options, "");
+      if (!r) continue;
+      EXPECT_EQ(r->dst_layout, Layout::kPlain);
+      EXPECT_EQ(r->detail.find("gemm"), std::string::npos) << r->detail;
+    }
+  }
+}
+
 struct ActivationCase {
   const char* name;
   std::vector<Attribute> attrs;
@@ -395,7 +426,8 @@ std::vector<ActivationCase> activationCases() {
       {"leaky_relu_default", {A::makeString("activation", "leaky_relu")}},
       {"sigmoid", {A::makeString("activation", "sigmoid")}},
       {"swish", {A::makeString("activation", "swish")}},
-      {"swish_alpha", {A::makeString("activation", "swish"), A::makeFloat("activation_alpha", 1.7f)}},
+      {"swish_alpha",
+       {A::makeString("activation", "swish"), A::makeFloat("activation_alpha", 1.7f)}},
       {"hardswish", {A::makeString("activation", "hardswish")}},
       {"hardsigmoid", {A::makeString("activation", "hardsigmoid")}},
       {"hardsigmoid_params",
@@ -480,15 +512,14 @@ TEST(DnnlFusedConv, EveryActivationWithSumInBothOrdersAndLayouts) {
 TEST(DnnlFusedConv, SumSharingTheOutputBufferSkipsTheCopy) {
   // YOLOv5's residual: Add(x, SiLU(conv(x'))) with the engine giving dst the Sum buffer.
   std::mt19937 rng(kKernelTestSeed);
-  const std::vector<Tensor> inputs = {randomFloats({1, 16, 9, 7}, rng, -2.0f, 2.0f),
-                                      randomFloats({16, 16, 3, 3}, rng, -0.5f, 0.5f),
-                                      randomFloats({16}, rng, -0.5f, 0.5f),
-                                      randomFloats({1, 16, 9, 7}, rng, -2.0f, 2.0f)};
+  const std::vector<Tensor> inputs = {
+      randomFloats({1, 16, 9, 7}, rng, -2.0f, 2.0f), randomFloats({16, 16, 3, 3}, rng, -0.5f, 0.5f),
+      randomFloats({16}, rng, -0.5f, 0.5f), randomFloats({1, 16, 9, 7}, rng, -2.0f, 2.0f)};
   for (int sum_first : {0, 1}) {
-    Node node = makeNode("FusedConv", 4, 1,
-                         {Attribute::makeInts("pads", {1, 1, 1, 1}),
-                          Attribute::makeString("activation", "swish"),
-                          Attribute::makeInt("sum_first", sum_first)});
+    Node node = makeNode(
+        "FusedConv", 4, 1,
+        {Attribute::makeInts("pads", {1, 1, 1, 1}), Attribute::makeString("activation", "swish"),
+         Attribute::makeInt("sum_first", sum_first)});
     node.domain = "detslim";
     SCOPED_TRACE("sum_first " + std::to_string(sum_first));
     OptOptions options;
@@ -562,8 +593,10 @@ TEST(DnnlConvTranspose, MatchesReference) {
     std::vector<Attribute> attrs;
   };
   const std::vector<Case> cases = {
-      {"s2_k4_p1", {1, 13, 7, 9}, {13, 8, 4, 4}, {A::makeInts("strides", {2, 2}),
-                                                   A::makeInts("pads", {1, 1, 1, 1})}},
+      {"s2_k4_p1",
+       {1, 13, 7, 9},
+       {13, 8, 4, 4},
+       {A::makeInts("strides", {2, 2}), A::makeInts("pads", {1, 1, 1, 1})}},
       {"s2_k3_output_padding",
        {1, 13, 7, 9},
        {13, 5, 3, 3},
@@ -573,22 +606,25 @@ TEST(DnnlConvTranspose, MatchesReference) {
        {1, 13, 7, 9},
        {13, 6, 3, 3},
        {A::makeInts("pads", {0, 1, 2, 0}), A::makeInts("dilations", {2, 1})}},
-      {"groups", {1, 12, 7, 9}, {12, 3, 3, 3}, {A::makeInt("group", 4),
-                                                A::makeInts("strides", {2, 1})}},
+      {"groups",
+       {1, 12, 7, 9},
+       {12, 3, 3, 3},
+       {A::makeInt("group", 4), A::makeInts("strides", {2, 1})}},
       {"output_shape",
        {1, 13, 7, 9},
        {13, 4, 3, 3},
        {A::makeInts("strides", {2, 2}), A::makeInts("output_shape", {14, 18})}},
-      {"same_upper", {1, 13, 7, 9}, {13, 4, 4, 4}, {A::makeInts("strides", {2, 2}),
-                                                    A::makeString("auto_pad", "SAME_UPPER")}},
+      {"same_upper",
+       {1, 13, 7, 9},
+       {13, 4, 4, 4},
+       {A::makeInts("strides", {2, 2}), A::makeString("auto_pad", "SAME_UPPER")}},
   };
   std::mt19937 rng(kKernelTestSeed);
   for (const Case& c : cases) {
     const Node node = makeNode("ConvTranspose", 3, 1, c.attrs);
-    const std::vector<Tensor> inputs = {randomFloats(c.x, rng, -1.0f, 1.0f),
-                                        randomFloats(c.w, rng, -0.5f, 0.5f),
-                                        randomFloats({c.w[1] * node.intOr("group", 1)}, rng,
-                                                     -0.5f, 0.5f)};
+    const std::vector<Tensor> inputs = {
+        randomFloats(c.x, rng, -1.0f, 1.0f), randomFloats(c.w, rng, -0.5f, 0.5f),
+        randomFloats({c.w[1] * node.intOr("group", 1)}, rng, -0.5f, 0.5f)};
     for (Layout hint : kAllLayouts) {
       SCOPED_TRACE(std::string(c.name) + " hint " + std::string(layoutName(hint)));
       OptOptions options;
@@ -609,30 +645,39 @@ TEST(DnnlPool, MatchesReferenceInEveryLayout) {
     bool in_onednn = true;  // false: oneDNN 2.6 has only ref:any, the kernel must refuse
   };
   const std::vector<Case> cases = {
-      {"max_k3_s2_p1", "MaxPool",
+      {"max_k3_s2_p1",
+       "MaxPool",
        {A::makeInts("kernel_shape", {3, 3}), A::makeInts("strides", {2, 2}),
         A::makeInts("pads", {1, 1, 1, 1})}},
-      {"max_sppf_k5", "MaxPool",
+      {"max_sppf_k5",
+       "MaxPool",
        {A::makeInts("kernel_shape", {5, 5}), A::makeInts("pads", {2, 2, 2, 2})}},
-      {"max_ceil", "MaxPool",
+      {"max_ceil",
+       "MaxPool",
        {A::makeInts("kernel_shape", {3, 2}), A::makeInts("strides", {2, 2}),
         A::makeInt("ceil_mode", 1)}},
-      {"max_dilation_asym", "MaxPool",
+      {"max_dilation_asym",
+       "MaxPool",
        {A::makeInts("kernel_shape", {2, 3}), A::makeInts("dilations", {2, 1}),
         A::makeInts("pads", {1, 0, 0, 1})},
        false},
-      {"max_asym_pads", "MaxPool",
+      {"max_asym_pads",
+       "MaxPool",
        {A::makeInts("kernel_shape", {2, 3}), A::makeInts("pads", {1, 0, 0, 1})}},
-      {"max_same_upper", "MaxPool",
+      {"max_same_upper",
+       "MaxPool",
        {A::makeInts("kernel_shape", {3, 3}), A::makeInts("strides", {2, 2}),
         A::makeString("auto_pad", "SAME_UPPER")}},
-      {"avg_exclude_pad", "AveragePool",
+      {"avg_exclude_pad",
+       "AveragePool",
        {A::makeInts("kernel_shape", {3, 3}), A::makeInts("strides", {2, 2}),
         A::makeInts("pads", {1, 1, 1, 1})}},
-      {"avg_include_pad", "AveragePool",
+      {"avg_include_pad",
+       "AveragePool",
        {A::makeInts("kernel_shape", {3, 3}), A::makeInts("strides", {2, 2}),
         A::makeInts("pads", {1, 0, 1, 2}), A::makeInt("count_include_pad", 1)}},
-      {"avg_ceil_exclude", "AveragePool",
+      {"avg_ceil_exclude",
+       "AveragePool",
        {A::makeInts("kernel_shape", {2, 2}), A::makeInts("strides", {2, 2}),
         A::makeInt("ceil_mode", 1)}},
       {"global_avg", "GlobalAveragePool", {}},
@@ -667,10 +712,10 @@ TEST(DnnlPool, RefusesIndicesAndIncludePadCeilMode) {
   const Node with_indices =
       makeNode("MaxPool", 1, 2, {Attribute::makeInts("kernel_shape", {2, 2})});
   EXPECT_NE(refusalOf(with_indices, {x}).find("Indices"), std::string::npos);
-  const Node include_ceil = makeNode(
-      "AveragePool", 1, 1,
-      {Attribute::makeInts("kernel_shape", {2, 2}), Attribute::makeInts("strides", {2, 2}),
-       Attribute::makeInt("ceil_mode", 1), Attribute::makeInt("count_include_pad", 1)});
+  const Node include_ceil =
+      makeNode("AveragePool", 1, 1,
+               {Attribute::makeInts("kernel_shape", {2, 2}), Attribute::makeInts("strides", {2, 2}),
+                Attribute::makeInt("ceil_mode", 1), Attribute::makeInt("count_include_pad", 1)});
   EXPECT_NE(refusalOf(include_ceil, {x}).find("count_include_pad"), std::string::npos);
 }
 
@@ -690,11 +735,10 @@ TEST(DnnlGemm, MatchesReferenceForTransposesScalesAndBiasShapes) {
             for (bool runtime_b : {false, true}) {
               for (bool runtime_c : {false, true}) {
                 if (runtime_c && !has_c) continue;
-                const Node node = makeNode("Gemm", has_c ? 3 : 2, 1,
-                                           {A::makeInt("transA", trans_a),
-                                            A::makeInt("transB", trans_b),
-                                            A::makeFloat("alpha", alpha),
-                                            A::makeFloat("beta", beta)});
+                const Node node =
+                    makeNode("Gemm", has_c ? 3 : 2, 1,
+                             {A::makeInt("transA", trans_a), A::makeInt("transB", trans_b),
+                              A::makeFloat("alpha", alpha), A::makeFloat("beta", beta)});
                 std::vector<Tensor> inputs = {
                     randomFloats(trans_a ? Shape{k, m} : Shape{m, k}, rng, -1.0f, 1.0f),
                     randomFloats(trans_b ? Shape{n, k} : Shape{k, n}, rng, -1.0f, 1.0f)};
@@ -723,9 +767,14 @@ TEST(DnnlMatMul, MatchesReferenceWithBroadcastBatchAndVectors) {
     Shape a, b;
   };
   const std::vector<Case> cases = {
-      {{7, 13}, {13, 9}},          {{2, 7, 13}, {13, 9}},          {{2, 1, 7, 13}, {3, 13, 9}},
-      {{13}, {13, 9}},             {{7, 13}, {13}},                {{3, 7, 13}, {3, 13, 9}},
-      {{1, 3, 7, 13}, {2, 1, 13, 5}}, {{13}, {2, 13, 9}},
+      {{7, 13}, {13, 9}},
+      {{2, 7, 13}, {13, 9}},
+      {{2, 1, 7, 13}, {3, 13, 9}},
+      {{13}, {13, 9}},
+      {{7, 13}, {13}},
+      {{3, 7, 13}, {3, 13, 9}},
+      {{1, 3, 7, 13}, {2, 1, 13, 5}},
+      {{13}, {2, 13, 9}},
   };
   std::mt19937 rng(kKernelTestSeed);
   for (const Case& c : cases) {
