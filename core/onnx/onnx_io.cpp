@@ -152,6 +152,32 @@ void float8TypedFieldsToRaw(onnx::GraphProto& graph) {
 }
 
 // The ONNX checker on an in-memory proto. The message does not name the file.
+// Attribute values the ONNX spec requires positive but onnx 1.12's checker does not check, and
+// that its shape-inference functions divide by (a stride of 0 raised SIGFPE inside
+// convPoolShapeInference: found by fuzzing). Refusing them here keeps every later stage safe.
+Status checkDivisorAttributes(const onnx::GraphProto& graph) {
+  for (const onnx::NodeProto& node : graph.node()) {
+    for (const onnx::AttributeProto& a : node.attribute()) {
+      const std::string& n = a.name();
+      const bool positive_ints = n == "strides" || n == "dilations" || n == "kernel_shape";
+      const bool positive_int = n == "group" || n == "blocksize";
+      auto refuse = [&](int64_t v) {
+        return invalidArgument("node '" + node.name() + "' (" + node.op_type() + "): attribute " + n +
+                               " holds " + std::to_string(v) + "; ONNX requires values > 0");
+      };
+      if (positive_ints) {
+        for (int64_t v : a.ints()) {
+          if (v <= 0) return refuse(v);
+        }
+      }
+      if (positive_int && a.has_i() && a.i() <= 0) return refuse(a.i());
+      if (a.has_g()) DS_RETURN_IF_ERROR(checkDivisorAttributes(a.g()));
+      for (const onnx::GraphProto& g : a.graphs()) DS_RETURN_IF_ERROR(checkDivisorAttributes(g));
+    }
+  }
+  return Status::ok();
+}
+
 Status runChecker(onnx::ModelProto& proto, const fs::path& model_dir, std::string* note) {
   IrVersionCap cap(proto);
   float8TypedFieldsToRaw(*proto.mutable_graph());
@@ -172,7 +198,7 @@ Status runChecker(onnx::ModelProto& proto, const fs::path& model_dir, std::strin
   } catch (...) {
     return invalidArgument("ONNX checker: failed with an exception of unknown type");
   }
-  return Status::ok();
+  return checkDivisorAttributes(proto.graph()).withContext("ONNX checker");
 }
 
 // ONNX shape inference in place on a private proto. Node-level errors are collected (error mode
