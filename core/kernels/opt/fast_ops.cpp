@@ -375,21 +375,29 @@ class PowKernel final : public Kernel {
 
 // ---- data movement --------------------------------------------------------------------------
 
-// Concat / Split along one axis: outer x (run per tensor) copies.
-class ConcatKernel final : public Kernel {
+// Concat and Split along one axis: `outer` slices, each the concatenation of one contiguous run
+// per part. Concat gathers the parts (inputs) into the whole (output 0); Split scatters the whole
+// (input 0) into the parts (outputs; an omitted output is skipped).
+class AxisRunsKernel final : public Kernel {
  public:
-  ConcatKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads, bool avx512)
-      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads), avx512_(avx512) {
+  AxisRunsKernel(bool gather, int64_t outer, std::vector<int64_t> runs, Layout layout, int threads, bool avx512)
+      : gather_(gather), outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads), avx512_(avx512) {
     for (int64_t r : runs_) total_ += r;
   }
   void run(const KernelArgs& args) override {
-    const int64_t total = total_;
     auto body = [&](int64_t o) {
-      float* dst = static_cast<float*>(args.outputs[0]) + o * total;
-      for (size_t i = 0; i < runs_.size(); ++i) {
-        const float* src = static_cast<const float*>(args.inputs[i]) + o * runs_[i];
-        copyRun(dst, src, runs_[i], avx512_);
-        dst += runs_[i];
+      if (gather_) {
+        float* whole = static_cast<float*>(args.outputs[0]) + o * total_;
+        for (size_t i = 0; i < runs_.size(); ++i) {
+          copyRun(whole, static_cast<const float*>(args.inputs[i]) + o * runs_[i], runs_[i], avx512_);
+          whole += runs_[i];
+        }
+      } else {
+        const float* whole = static_cast<const float*>(args.inputs[0]) + o * total_;
+        for (size_t i = 0; i < runs_.size(); ++i) {
+          if (args.outputs[i]) copyRun(static_cast<float*>(args.outputs[i]) + o * runs_[i], whole, runs_[i], avx512_);
+          whole += runs_[i];
+        }
       }
     };
     if (outer_ * total_ >= kParallelElements && threads_ > 1 && outer_ > 1) {
@@ -403,39 +411,7 @@ class ConcatKernel final : public Kernel {
   Layout outputLayout(size_t) const override { return layout_; }
 
  private:
-  int64_t outer_;
-  std::vector<int64_t> runs_;
-  int64_t total_ = 0;
-  Layout layout_;
-  int threads_;
-  bool avx512_;
-};
-
-class SplitKernel final : public Kernel {
- public:
-  SplitKernel(int64_t outer, std::vector<int64_t> runs, Layout layout, int threads, bool avx512)
-      : outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads), avx512_(avx512) {
-    for (int64_t r : runs_) total_ += r;
-  }
-  void run(const KernelArgs& args) override {
-    auto body = [&](int64_t o) {
-      const float* src = static_cast<const float*>(args.inputs[0]) + o * total_;
-      for (size_t i = 0; i < runs_.size(); ++i) {
-        if (args.outputs[i]) copyRun(static_cast<float*>(args.outputs[i]) + o * runs_[i], src, runs_[i], avx512_);
-        src += runs_[i];
-      }
-    };
-    if (outer_ * total_ >= kParallelElements && threads_ > 1 && outer_ > 1) {
-#pragma omp parallel for num_threads(threads_) schedule(static)
-      for (int64_t o = 0; o < outer_; ++o) body(o);
-    } else {
-      for (int64_t o = 0; o < outer_; ++o) body(o);
-    }
-  }
-  Layout inputLayout(size_t) const override { return layout_; }
-  Layout outputLayout(size_t) const override { return layout_; }
-
- private:
+  bool gather_;
   int64_t outer_;
   std::vector<int64_t> runs_;
   int64_t total_ = 0;
@@ -657,14 +633,14 @@ AxisRuns axisRuns(const NodeContext& ctx, const ValueDesc& whole, const std::vec
 Result<std::unique_ptr<Kernel>> makeFastConcat(const NodeContext& ctx, std::string* why_not) {
   if (!allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
   AxisRuns r = axisRuns(ctx, ctx.outputs[0], ctx.inputs);
-  return std::unique_ptr<Kernel>(std::make_unique<ConcatKernel>(r.outer, std::move(r.runs), r.layout,
+  return std::unique_ptr<Kernel>(std::make_unique<AxisRunsKernel>(true, r.outer, std::move(r.runs), r.layout,
                                                                 ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
 Result<std::unique_ptr<Kernel>> makeFastSplit(const NodeContext& ctx, std::string* why_not) {
   if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
   AxisRuns r = axisRuns(ctx, ctx.inputs[0], ctx.outputs);
-  return std::unique_ptr<Kernel>(std::make_unique<SplitKernel>(r.outer, std::move(r.runs), r.layout,
+  return std::unique_ptr<Kernel>(std::make_unique<AxisRunsKernel>(false, r.outer, std::move(r.runs), r.layout,
                                                                ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
