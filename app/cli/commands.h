@@ -11,5 +11,6 @@ using CommandRunner = std::function<int()>;
 
 CommandRunner registerInspect(CLI::App& app);
 CommandRunner registerBench(CLI::App& app);
+CommandRunner registerEvalCoco(CLI::App& app);
 
 }  // namespace detslim::cli

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{"DetSlim: compress an object detector and measure what it costs and buys"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("detslim ") + detslim::kVersion);
-  std::vector<CommandRunner> commands = {registerInspect(app), registerBench(app)};
+  std::vector<CommandRunner> commands = {registerInspect(app), registerBench(app),
+                                          registerEvalCoco(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
