@@ -170,7 +170,10 @@ Status checkDivisorAttributes(const onnx::GraphProto& graph) {
           if (v <= 0) return refuse(v);
         }
       }
-      if (positive_int && a.has_i() && a.i() <= 0) return refuse(a.i());
+      // An INT attribute without an explicit value reads as 0 in onnx, which divides by it too.
+      if (positive_int && (a.has_i() || a.type() == onnx::AttributeProto::INT) && a.i() <= 0) {
+        return refuse(a.i());
+      }
       if (a.has_g()) DS_RETURN_IF_ERROR(checkDivisorAttributes(a.g()));
       for (const onnx::GraphProto& g : a.graphs()) DS_RETURN_IF_ERROR(checkDivisorAttributes(g));
     }
