@@ -156,7 +156,29 @@ void float8TypedFieldsToRaw(onnx::GraphProto& graph) {
 // that its shape-inference functions divide by (a stride of 0 raised SIGFPE inside
 // convPoolShapeInference: found by fuzzing). Refusing them here keeps every later stage safe.
 Status checkDivisorAttributes(const onnx::GraphProto& graph) {
+  // Rank of every initializer and declared input, for the convolution weight check below.
+  std::unordered_map<std::string, int> ranks;
+  for (const onnx::TensorProto& t : graph.initializer()) ranks[t.name()] = t.dims_size();
+  for (const onnx::ValueInfoProto& v : graph.input()) {
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape()) {
+      ranks.emplace(v.name(), v.type().tensor_type().shape().dim_size());
+    }
+  }
   for (const onnx::NodeProto& node : graph.node()) {
+    // onnx's convPoolShapeInference indexes the data input's dims with the weight's rank: a weight
+    // of another rank read past the end (SEGV, found by fuzzing).
+    const std::string& op = node.op_type();
+    const int w_index = op == "QLinearConv" ? 3 : 1;
+    if ((op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "QLinearConv") &&
+        node.input_size() > w_index) {
+      auto x = ranks.find(node.input(0));
+      auto w = ranks.find(node.input(w_index));
+      if (x != ranks.end() && w != ranks.end() && x->second != w->second) {
+        return invalidArgument("node '" + node.name() + "' (" + op + "): weight '" + node.input(w_index) +
+                               "' has rank " + std::to_string(w->second) + ", its input '" + node.input(0) +
+                               "' rank " + std::to_string(x->second));
+      }
+    }
     for (const onnx::AttributeProto& a : node.attribute()) {
       const std::string& n = a.name();
       const bool positive_ints = n == "strides" || n == "dilations" || n == "kernel_shape";
