@@ -103,76 +103,33 @@ Result<int64_t> normalizeAxis(const Node& node, int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
-// Writes an integer value, converting as static_cast does (modular for narrower integers).
-void putInt(Tensor& t, int64_t i, int64_t v) {
+// Writes an int64 or double value into element i. Floating dtypes take the value as it is;
+// integer dtypes take it through int64_t, then as static_cast does (modular for narrower types).
+template <class V>
+void putValue(Tensor& t, int64_t i, V v) {
+  const int64_t iv = static_cast<int64_t>(v);
   switch (t.dtype()) {
-    case DType::kFloat32:
-      t.mutableData<float>()[i] = static_cast<float>(v);
-      break;
-    case DType::kFloat64:
-      t.mutableData<double>()[i] = static_cast<double>(v);
-      break;
-    case DType::kFloat16:
-      t.mutableData<uint16_t>()[i] = floatToHalf(static_cast<float>(v));
-      break;
+    case DType::kFloat32: t.mutableData<float>()[i] = static_cast<float>(v); break;
+    case DType::kFloat64: t.mutableData<double>()[i] = static_cast<double>(v); break;
+    case DType::kFloat16: t.mutableData<uint16_t>()[i] = floatToHalf(static_cast<float>(v)); break;
     case DType::kBFloat16:
       t.mutableData<uint16_t>()[i] = floatToBFloat16(static_cast<float>(v));
       break;
-    case DType::kInt8:
-      t.mutableData<int8_t>()[i] = static_cast<int8_t>(v);
-      break;
-    case DType::kUInt8:
-      t.mutableData<uint8_t>()[i] = static_cast<uint8_t>(v);
-      break;
-    case DType::kInt16:
-      t.mutableData<int16_t>()[i] = static_cast<int16_t>(v);
-      break;
-    case DType::kUInt16:
-      t.mutableData<uint16_t>()[i] = static_cast<uint16_t>(v);
-      break;
-    case DType::kInt32:
-      t.mutableData<int32_t>()[i] = static_cast<int32_t>(v);
-      break;
-    case DType::kUInt32:
-      t.mutableData<uint32_t>()[i] = static_cast<uint32_t>(v);
-      break;
-    case DType::kInt64:
-      t.mutableData<int64_t>()[i] = v;
-      break;
-    case DType::kUInt64:
-      t.mutableData<uint64_t>()[i] = static_cast<uint64_t>(v);
-      break;
-    case DType::kBool:
-      t.mutableData<uint8_t>()[i] = v != 0 ? 1 : 0;
-      break;
-    default:
-      break;
+    case DType::kBool: t.mutableData<uint8_t>()[i] = v != V{0} ? 1 : 0; break;
+    case DType::kInt8: t.mutableData<int8_t>()[i] = static_cast<int8_t>(iv); break;
+    case DType::kUInt8: t.mutableData<uint8_t>()[i] = static_cast<uint8_t>(iv); break;
+    case DType::kInt16: t.mutableData<int16_t>()[i] = static_cast<int16_t>(iv); break;
+    case DType::kUInt16: t.mutableData<uint16_t>()[i] = static_cast<uint16_t>(iv); break;
+    case DType::kInt32: t.mutableData<int32_t>()[i] = static_cast<int32_t>(iv); break;
+    case DType::kUInt32: t.mutableData<uint32_t>()[i] = static_cast<uint32_t>(iv); break;
+    case DType::kInt64: t.mutableData<int64_t>()[i] = iv; break;
+    case DType::kUInt64: t.mutableData<uint64_t>()[i] = static_cast<uint64_t>(iv); break;
+    default: break;
   }
 }
 
-// Writes a floating value into a float or bool tensor (integers go through putInt).
-void putDouble(Tensor& t, int64_t i, double v) {
-  switch (t.dtype()) {
-    case DType::kFloat32:
-      t.mutableData<float>()[i] = static_cast<float>(v);
-      break;
-    case DType::kFloat64:
-      t.mutableData<double>()[i] = v;
-      break;
-    case DType::kFloat16:
-      t.mutableData<uint16_t>()[i] = floatToHalf(static_cast<float>(v));
-      break;
-    case DType::kBFloat16:
-      t.mutableData<uint16_t>()[i] = floatToBFloat16(static_cast<float>(v));
-      break;
-    case DType::kBool:
-      t.mutableData<uint8_t>()[i] = v != 0.0 ? 1 : 0;
-      break;
-    default:
-      putInt(t, i, static_cast<int64_t>(v));
-      break;
-  }
-}
+void putInt(Tensor& t, int64_t i, int64_t v) { putValue(t, i, v); }
+void putDouble(Tensor& t, int64_t i, double v) { putValue(t, i, v); }
 
 void copyElement(const Tensor& src, int64_t src_index, Tensor& dst, int64_t dst_index) {
   if (src.dtype() == DType::kString) {
