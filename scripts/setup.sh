@@ -14,6 +14,7 @@ PACKAGES=(
   libdnnl-dev ocl-icd-opencl-dev  # oneDNN's CMake config finds OpenCL even for CPU builds
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev jq
+  python3-opencv python3-numpy python3-onnx  # tools/reference: the independent mAP pipeline
 
 )
 

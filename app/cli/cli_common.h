@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/base/status.h"
+#include "core/workbench/job.h"
 
 namespace detslim::cli {
 
@@ -24,5 +25,15 @@ std::string groupDigits(int64_t value);
 std::string humanCount(double value);
 // 7918388 -> "7.55 MiB"
 std::string humanBytes(double bytes);
+
+// Ctrl-C (SIGINT) and SIGTERM cancel `token` instead of killing the process, so a job stops
+// between units and keeps what it finished; a second Ctrl-C exits at once.
+void cancelOnInterrupt(const CancelToken& token);
+
+// A progress callback for the terminal: a line rewritten in place ("[ 37/128] 29%  2.1 s  eta
+// 5.2 s") when stderr is a terminal; otherwise one line per quarter, so logs stay short.
+ProgressCallback terminalProgress(const std::string& unit);
+// Ends the in-place progress line (prints the newline) if one was drawn.
+void finishProgress();
 
 }  // namespace detslim::cli

@@ -12,5 +12,10 @@ using CommandRunner = std::function<int()>;
 CommandRunner registerInspect(CLI::App& app);
 CommandRunner registerBench(CLI::App& app);
 CommandRunner registerEvalCoco(CLI::App& app);
+CommandRunner registerEval(CLI::App& app);
+CommandRunner registerRun(CLI::App& app);
+CommandRunner registerSweep(CLI::App& app);
+CommandRunner registerResults(CLI::App& app);
+CommandRunner registerProbeRss(CLI::App& app);
 
 }  // namespace detslim::cli

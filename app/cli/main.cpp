@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("detslim ") + detslim::kVersion);
   std::vector<CommandRunner> commands = {registerInspect(app), registerBench(app),
-                                          registerEvalCoco(app)};
+                                          registerEvalCoco(app), registerEval(app),
+                                          registerRun(app),      registerSweep(app),
+                                          registerResults(app),  registerProbeRss(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

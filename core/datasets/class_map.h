@@ -4,6 +4,7 @@
 // evaluation neither scores them nor penalises detections on them.
 
 #include <filesystem>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,8 +26,8 @@ struct ClassMap {
 Result<ClassMap> parseClassMap(const std::string& json_text, const std::string& origin);
 Result<ClassMap> loadClassMap(const std::filesystem::path& path);
 
-// The shipped map for `format` (data/class_maps/{kitti,bdd100k}_to_coco80.json, compiled in);
-// NotFound for formats that need none (COCO, YOLO and VOC use the model's own classes).
+// The shipped map for `format` (data/class_maps/{kitti,bdd100k,voc}_to_coco80.json, compiled in);
+// NotFound for formats that need none (COCO and YOLO use the model's own class names).
 Result<ClassMap> defaultClassMap(Format format);
 
 struct ClassMapReport {
@@ -42,5 +43,11 @@ struct ClassMapReport {
 // The unmapped classes are also added to dataset.warnings.
 Result<ClassMapReport> applyClassMap(Dataset* dataset, const ClassMap& map,
                                      const std::vector<std::string>& model_classes = {});
+
+// The 80 COCO detection classes in the order COCO-trained detectors index them (Ultralytics
+// names), for models whose file carries no class names.
+const std::vector<std::string>& coco80ClassNames();
+// COCO's category id (1..90, with gaps) of each of the 80 classes, as Ultralytics' coco80_to_91.
+const std::vector<int64_t>& coco80CategoryIds();
 
 }  // namespace detslim::datasets

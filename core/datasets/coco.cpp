@@ -225,6 +225,9 @@ Result<Dataset> readCoco(const fs::path& path, const ReadOptions& options) {
     box.y2 = y + (*bbox)[3].get<float>();
     box.class_index = class_it->second;
     box.class_name = dataset.class_names[box.class_index];
+    if (auto area = ann.find("area"); area != ann.end() && area->is_number()) {
+      box.area = area->get<double>();
+    }
     box.crowd = flagField(ann, "iscrowd");
     box.ignore = box.crowd || flagField(ann, "ignore");
     if (auto id = ann.find("id"); id != ann.end() && id->is_number_integer()) {

@@ -147,6 +147,31 @@ Result<Format> detectFormat(const fs::path& path) {
                   hint);
 }
 
+namespace {
+
+// Ultralytics' val writes image_id = int(stem) when the stem is numeric (COCO's
+// 000000000139.jpg -> 139), so results files line up with the instances JSON. Applied only when
+// every stem is numeric and unique; otherwise ids stay positions.
+void useNumericStemsAsImageIds(Dataset* dataset) {
+  constexpr size_t kMaxDigits = 18;  // fits int64_t
+  std::vector<int64_t> ids;
+  ids.reserve(dataset->samples.size());
+  for (const Sample& sample : dataset->samples) {
+    const std::string stem = sample.image_path.stem().string();
+    if (stem.empty() || stem.size() > kMaxDigits ||
+        !std::all_of(stem.begin(), stem.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      return;
+    }
+    ids.push_back(std::stoll(stem));
+  }
+  std::vector<int64_t> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return;
+  for (size_t i = 0; i < ids.size(); ++i) dataset->samples[i].image_id = ids[i];
+}
+
+}  // namespace
+
 Result<Dataset> readDataset(const fs::path& path, const ReadOptions& options) {
   Format format = options.format;
   if (format == Format::kAuto) {
@@ -172,6 +197,7 @@ Result<Dataset> readDataset(const fs::path& path, const ReadOptions& options) {
   if (!dataset.isOk()) return dataset.status();
   dataset->format = format;
   dataset->root = path;
+  if (format != Format::kCoco) useNumericStemsAsImageIds(&*dataset);
   if (dataset->samples.empty()) {
     return notFound(path.string() + ": empty " + formatName(format) +
                     " dataset (no image with "

@@ -29,6 +29,8 @@ struct GtBox {
   // carry class_index -1 and ignore = true, so evaluation leaves them out.
   bool unmapped = false;
   int64_t source_id = -1;  // COCO annotation id when there is one
+  // COCO 'area' (the segment's area, which decides COCO's small/medium/large); -1 = use w*h.
+  double area = -1;
   float width() const { return x2 - x1; }
   float height() const { return y2 - y1; }
 };

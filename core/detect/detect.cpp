@@ -318,6 +318,48 @@ Result<ModelFamily> resolveFamily(std::span<const Tensor> outputs, const DecodeC
   return family;
 }
 
+Result<int64_t> numClasses(std::span<const Shape> output_shapes, ModelFamily family,
+                           const DecodeOptions& options) {
+  auto refuse = [&]() -> Status {
+    std::string shapes;
+    for (const Shape& s : output_shapes) shapes += (shapes.empty() ? "" : ", ") + shapeToString(s);
+    return invalidArgument(std::string(modelFamilyName(family)) +
+                           ": cannot read the class count from outputs " + shapes);
+  };
+  if (output_shapes.empty()) return refuse();
+  const Shape& first = output_shapes[0];
+  int64_t count = 0;
+  switch (family) {
+    case ModelFamily::kYoloV5:
+    case ModelFamily::kYolox:
+      if (first.size() == 3) count = first[2] - kBoxChannels - 1;
+      break;
+    case ModelFamily::kYoloV8:
+      if (first.size() == 3) count = first[1] - kBoxChannels;
+      break;
+    case ModelFamily::kNanodet: {
+      const int64_t dist_channels = kSides * (options.nanodet_reg_max + 1);
+      for (const Shape& s : output_shapes) {
+        if (s.size() != 3) return refuse();
+        if (s[2] != dist_channels) count = s[2];
+      }
+      if (count == 0) count = dist_channels;  // every output has 4·(reg_max+1) channels
+      break;
+    }
+    case ModelFamily::kSsd: {
+      if (output_shapes.size() != 2) return refuse();
+      const Shape& scores = first.back() == kBoxChannels ? output_shapes[1] : output_shapes[0];
+      if (scores.size() != 3) return refuse();
+      count = scores[2] - (options.ssd_background_class >= 0 ? 1 : 0);
+      break;
+    }
+    case ModelFamily::kUnknown:
+      break;
+  }
+  if (count <= 0) return refuse();
+  return count;
+}
+
 Result<std::vector<Detection>> decodeCandidates(std::span<const Tensor> outputs,
                                                 const DecodeContext& context,
                                                 const DecodeOptions& options, int64_t batch) {

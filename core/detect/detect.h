@@ -77,6 +77,12 @@ std::vector<Detection> nms(std::vector<Detection> candidates, float iou_threshol
 Result<ModelFamily> resolveFamily(std::span<const Tensor> outputs, const DecodeContext& context,
                                   const DecodeOptions& options);
 
+// Number of classes the detector predicts, read from its output shapes (as the decoder of
+// `family` reads them: YOLOv5/YOLOX [N,A,5+C], YOLOv8 [N,4+C,A], NanoDet scores [N,A,C], SSD
+// scores [N,A,C] less the background class). Refuses shapes the family cannot decode.
+Result<int64_t> numClasses(std::span<const Shape> output_shapes, ModelFamily family,
+                           const DecodeOptions& options = {});
+
 // Candidates before NMS, in network input pixels (batch item `batch`).
 Result<std::vector<Detection>> decodeCandidates(std::span<const Tensor> outputs,
                                                 const DecodeContext& context,

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "core/datasets/class_map.h"
@@ -30,7 +32,25 @@ TEST(ClassMap, ShippedMapsParse) {
   ASSERT_TRUE(bdd.isOk()) << bdd.status().message();
   EXPECT_EQ(bdd->entries.at("rider"), "person");
   EXPECT_FALSE(bdd->entries.at("traffic sign").has_value());
+  Result<ClassMap> voc = defaultClassMap(Format::kVoc);
+  ASSERT_TRUE(voc.isOk()) << voc.status().message();
+  EXPECT_EQ(voc->entries.size(), 20u);
+  EXPECT_EQ(voc->entries.at("sofa"), "couch");
+  EXPECT_EQ(voc->entries.at("tvmonitor"), "tv");
   EXPECT_FALSE(defaultClassMap(Format::kCoco).isOk());
+  // Every shipped target is a COCO-80 class name (a typo would silently unmap a class).
+  const std::vector<std::string>& coco = coco80ClassNames();
+  for (const ClassMap* map : {&*kitti, &*bdd, &*voc}) {
+    for (const auto& [source, target] : map->entries) {
+      if (target) {
+        EXPECT_NE(std::find(coco.begin(), coco.end(), *target), coco.end())
+            << map->origin << ": " << source << " -> " << *target;
+      }
+    }
+  }
+  EXPECT_EQ(coco.size(), 80u);
+  EXPECT_EQ(coco80CategoryIds().size(), 80u);
+  EXPECT_EQ(coco80CategoryIds().back(), 90);
 }
 
 TEST(ClassMap, ApplyMarksUnmappedAndRenames) {

@@ -1,0 +1,138 @@
+#pragma once
+// The `run` and `sweep` jobs: one configuration (compression steps + engine settings) measured
+// end to end — accuracy on a dataset, latency, throughput, memory, per-layer stats — and kept as
+// one record in the results store; a sweep is the cross product of configurations, resumable
+// by configuration hash.
+//
+// Adding a compression step (pruning, precision) is local: parse its name in
+// validateConfig(), apply it in applyCompressionSteps(); everything else (measurement, storage,
+// sweep) already takes the configuration as data.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/base/status.h"
+#include "core/datasets/dataset.h"
+#include "core/graph/graph.h"
+#include "core/store/store.h"
+#include "core/workbench/eval_job.h"
+#include "core/workbench/job.h"
+
+namespace detslim {
+
+struct RunConfig {
+  std::string prune_method = "none";
+  std::map<std::string, std::string> prune_params;  // e.g. {"sparsity": "0.5"}
+  std::string precision = "fp32";
+  int threads = 0;              // engine threads; 0: every core (stored as the count used)
+  int64_t size = 0;             // square network input; 0: the model's
+  size_t limit = 0;             // images evaluated; 0: all
+  int timed_runs = 50;          // inference latency: timed runs after `warmup`
+  int warmup = 5;
+  double deadline_ms = 33.3;    // a frame budget at 30 FPS (seed 000's real-time metric)
+  std::vector<int> throughput_batches = {1, 8, 32};
+  detect::DecodeOptions decode = detect::DecodeOptions::evaluation();
+
+  // Sparsity asked of the pruning step (prune_params "sparsity" or "ratio"), 0 when none.
+  double sparsity() const;
+  // The stored, hashed configuration: every field that changes what is measured.
+  nlohmann::json toJson() const;
+  // "magnitude:sparsity=0.5 fp32 t2 640"
+  std::string label() const;
+};
+
+// "magnitude:sparsity=0.5,scope=global" -> method + parameters. Refuses an empty method, a
+// parameter without '=' and a repeated key, naming it.
+Result<std::pair<std::string, std::map<std::string, std::string>>> parsePruneSpec(
+    const std::string& spec);
+
+// The methods and precisions this build can apply.
+const std::vector<std::string>& availablePruneMethods();
+const std::vector<std::string>& availablePrecisions();
+// Refuses a configuration the build cannot run (unknown method or precision, sparsity outside
+// [0, 0.99], a non-positive batch or run count), naming the field.
+Status validateConfig(const RunConfig& config);
+
+// Applies the configuration's compression steps to `model`. `report` receives what each step did.
+Result<Model> applyCompressionSteps(Model model, const RunConfig& config, nlohmann::json* report);
+
+struct RunOptions {
+  std::filesystem::path model;
+  std::filesystem::path data;
+  datasets::Format format = datasets::Format::kAuto;
+  std::filesystem::path class_map;
+  std::filesystem::path names_file;
+  RunConfig config;
+  // An executable that, run as `EXE _probe-rss --model M --size S --threads T`, loads, compiles
+  // and runs the model once and prints {"baseline_rss_bytes", "peak_rss_bytes"}. The CLI passes
+  // itself. Empty: peak RSS is not measured (stored as -1).
+  std::filesystem::path rss_probe;
+};
+
+// What identifies the inputs of a run (hashed with the configuration).
+struct RunInputs {
+  store::ModelInfo model;
+  store::DatasetInfo dataset;
+  std::string config_hash;
+};
+// Hashes the model file and reads the dataset's size (without running anything).
+Result<RunInputs> describeRunInputs(const RunOptions& options);
+
+struct RunResult {
+  store::RunRecord record;  // what is stored (id set once stored)
+  EvalReport eval;
+  int64_t baseline_rss_bytes = -1;  // the probe process before loading the model
+  std::vector<std::string> notes;   // e.g. a throughput batch the model cannot compile for
+};
+
+// Runs one configuration end to end; does not store. Cancelled via control.cancel.
+Result<RunResult> executeRun(const RunOptions& options, const JobControl& control = {});
+
+// {"run_id", "config", "stats", "latency_ms": {...}, "deadline_miss_rate", "throughput_ips",
+//  "memory": {...}, ...}: the `detslim run --json` object.
+nlohmann::json runResultToJson(const RunResult& result);
+
+// ---- sweep ----
+
+struct SweepOptions {
+  RunOptions base;                       // model, data, probe and the fixed config fields
+  std::vector<std::string> methods = {"none"};
+  std::vector<double> sparsities = {0.0};
+  std::vector<std::string> precisions = {"fp32"};
+  std::vector<int> threads;              // empty: base.config.threads
+  std::vector<int64_t> sizes;            // empty: base.config.size
+};
+
+// The configurations, in order: method x sparsity x precision x threads x size; "none" takes no
+// sparsity, so it appears once per precision / threads / size.
+std::vector<RunConfig> expandSweep(const SweepOptions& options);
+
+struct SweepReport {
+  int total = 0;
+  int stored = 0;    // run and stored now
+  int skipped = 0;   // already in the store with the same configuration hash
+  int failed = 0;    // run, failed, stored with status "failed"
+  bool cancelled = false;
+  std::vector<int64_t> run_ids;  // stored or found, in configuration order
+};
+
+// Runs every configuration not yet stored; each finished run is committed before the next
+// starts, so an interruption (Ctrl-C, kill -9) loses at most the one in flight. `log` receives
+// one line per configuration ("[3/8] magnitude:sparsity=0.5 fp32: stored as run 12 ...").
+Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
+                             const JobControl& control,
+                             const std::function<void(const std::string&)>& log);
+
+// Probe entry point (the `_probe-rss` subcommand): loads, compiles and runs `model` once, then
+// returns {"baseline_rss_bytes", "peak_rss_bytes"} of this process.
+Result<nlohmann::json> runRssProbe(const std::filesystem::path& model, int64_t size,
+                                   int threads);
+
+}  // namespace detslim
