@@ -303,3 +303,37 @@ Result<PassReport> eliminateDeadNodes(Model& model) {
 }
 
 }  // namespace detslim
+
+namespace detslim {
+
+Result<PassReport> rebatchReshapes(Model& model, int64_t from_batch, int64_t to_batch) {
+  PassReport report;
+  report.pass = "rebatchReshapes";
+  if (from_batch <= 0 || to_batch <= 0) {
+    return invalidArgument("rebatchReshapes: batches must be positive");
+  }
+  Graph& g = model.graph;
+  const GraphIndex index(g);
+  for (Node& node : g.nodes) {
+    if (node.op_type != "Reshape" || !node.domain.empty() || node.inputs.size() < 2) continue;
+    const Tensor* shape = g.initializer(node.inputs[1]);
+    if (!shape || shape->dtype() != DType::kInt64 || shape->rank() != 1 || shape->numel() < 1 ||
+        shape->data<int64_t>()[0] != from_batch) {
+      continue;
+    }
+    Tensor rebatched = shape->clone();
+    rebatched.mutableData<int64_t>()[0] = to_batch;
+    std::string name = node.inputs[1];
+    if (index.consumers(name).size() > 1 || index.isGraphOutput(name)) {
+      name = g.uniqueName(name + "_rebatched");
+      ++report.initializers_added;
+    }
+    g.setInitializer(name, std::move(rebatched));
+    node.inputs[1] = name;
+    report.notes.push_back("Reshape '" + node.name + "': leading " + std::to_string(from_batch) +
+                           " -> " + std::to_string(to_batch));
+  }
+  return report;
+}
+
+}  // namespace detslim

@@ -37,4 +37,12 @@ Result<PassReport> foldBatchNorm(Model& model);
 // Values read by subgraphs (If/Loop/Scan bodies) count as read.
 Result<PassReport> eliminateDeadNodes(Model& model);
 
+// Exports that trace a model at batch 1 bake the batch into Reshape targets ([1,3,85,80,80] in
+// YOLOv5's Detect head), so the graph cannot run at another batch. For every Reshape whose
+// target shape is a constant (initializer, after foldConstants) with first element
+// `from_batch`, writes `to_batch` there (a copy when other nodes read the same constant). This is
+// a heuristic: a leading 1 that is not the batch would be rewritten too, so callers must check
+// the result (engine/batch.h compares every batch item against a batch-1 run).
+Result<PassReport> rebatchReshapes(Model& model, int64_t from_batch, int64_t to_batch);
+
 }  // namespace detslim

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/batch.h"
 #include "core/onnx/onnx_io.h"
 #include "core/perf/peer.h"
 
@@ -75,7 +76,20 @@ Result<BenchReport> runBench(const BenchOptions& options) {
     if (options.size > 0) s[2] = s[3] = options.size;
     engine.input_shapes.emplace_back(in.name, s);
   }
-  DS_ASSIGN_OR_RETURN(Plan plan, Engine::compile(model, engine));
+  Result<Plan> compiled = Engine::compile(model, engine);
+  if (!compiled && options.batch > 1 && engine.input_shapes.size() == 1) {
+    // An export that baked batch 1 into its Reshape targets: rebatch a copy, checked item by
+    // item against batch-1 runs (engine/batch.h).
+    EngineOptions single = engine;
+    single.input_shapes[0].second[0] = 1;
+    DS_ASSIGN_OR_RETURN(Plan one, Engine::compile(model, single));
+    const Tensor item = makeInput(one.inputDescs()[0]);
+    Result<BatchPlan> batched =
+        compileForBatch(model, engine.input_shapes[0].first, item, options.batch, engine);
+    if (batched) compiled = std::move(batched->plan);
+  }
+  if (!compiled) return compiled.status();
+  Plan plan = std::move(*compiled);
   std::vector<Tensor> inputs;
   for (const ValueDesc& d : plan.inputDescs()) inputs.push_back(makeInput(d));
 

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/engine/batch.h"
 #include "core/graph/stats.h"
 #include "core/onnx/onnx_io.h"
 #include "core/perf/host.h"
@@ -403,13 +404,14 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
     engine.num_threads = config.threads;
     Shape shape = input_shape;
     shape[0] = batch;
-    engine.input_shapes.emplace_back(input_name, shape);
-    Result<Plan> batched = Engine::compile(detector.model(), engine);
-    if (!batched) {
+    Result<BatchPlan> compiled = compileForBatch(detector.model(), input_name, input, batch, engine);
+    if (!compiled) {
       result.notes.push_back("throughput at batch " + std::to_string(batch) +
-                             " not measured: " + batched.status().message());
+                             " not measured: " + compiled.status().message());
       continue;
     }
+    if (compiled->rebatched) result.notes.push_back(compiled->note);
+    Plan* batched = &compiled->plan;
     Tensor batch_input(input.dtype(), shape);
     for (int b = 0; b < batch; ++b) {
       std::memcpy(static_cast<std::byte*>(batch_input.rawMutable()) + b * input.bytes(),
