@@ -153,7 +153,7 @@ CommandRunner registerRun(CLI::App& app) {
       "run", "Measure one configuration end to end (accuracy, latency, throughput, memory) and "
              "store it");
   addRunOptions(cmd, *a);
-  cmd->add_option("--prune", *prune, "METHOD[:k=v,...] (this build: none)");
+  cmd->add_option("--prune", *prune, "none, magnitude, soft-channel, group, bn-slim, rtoss, nm [:k=v,...] e.g. magnitude:sparsity=0.5,scope=global");
   cmd->add_option("--precision", *precision, "fp32 (this build)");
   cmd->add_option("--threads", a->threads, "Engine threads (0: all cores)");
   cmd->add_flag("--json", a->json, "Print one JSON object");
@@ -194,7 +194,7 @@ CommandRunner registerSweep(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "sweep", "Run the cross product of configurations; skip those already stored");
   addRunOptions(cmd, a->run);
-  cmd->add_option("--methods", a->methods, "Pruning methods, comma-separated (this build: none)")
+  cmd->add_option("--methods", a->methods, "Pruning methods, comma-separated (none, magnitude, soft-channel, group, bn-slim, rtoss, nm)")
       ->delimiter(',');
   cmd->add_option("--sparsity", a->sparsity, "Sparsities for methods other than none")
       ->delimiter(',');

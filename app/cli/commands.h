@@ -17,5 +17,6 @@ CommandRunner registerRun(CLI::App& app);
 CommandRunner registerSweep(CLI::App& app);
 CommandRunner registerResults(CLI::App& app);
 CommandRunner registerProbeRss(CLI::App& app);
+CommandRunner registerPrune(CLI::App& app);
 
 }  // namespace detslim::cli

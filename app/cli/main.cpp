@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   std::vector<CommandRunner> commands = {registerInspect(app), registerBench(app),
                                           registerEvalCoco(app), registerEval(app),
                                           registerRun(app),      registerSweep(app),
-                                          registerResults(app),  registerProbeRss(app)};
+                                          registerResults(app),  registerProbeRss(app),
+                                          registerPrune(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -20,6 +20,7 @@
 #include "core/onnx/onnx_io.h"
 #include "core/perf/host.h"
 #include "core/perf/latency.h"
+#include "core/prune/prune.h"
 
 extern char** environ;
 
@@ -210,8 +211,32 @@ Result<std::pair<std::string, std::map<std::string, std::string>>> parsePruneSpe
 }
 
 const std::vector<std::string>& availablePruneMethods() {
-  static const std::vector<std::string> kMethods = {"none"};
+  static const std::vector<std::string> kMethods = [] {
+    std::vector<std::string> methods = {"none"};
+    for (const std::string& m : prune::methodNames()) methods.push_back(m);
+    return methods;
+  }();
   return kMethods;
+}
+
+prune::PruneOptions pruneOptions(const RunConfig& config) {
+  prune::PruneOptions options;
+  options.method = config.prune_method;
+  options.sparsity = config.sparsity();
+  for (const auto& [key, value] : config.prune_params) {
+    if (key == "sparsity" || key == "ratio") continue;
+    if (key == "ignore") {
+      // Several patterns separated by ';' (',' separates the parameters themselves).
+      std::stringstream patterns(value);
+      std::string p;
+      while (std::getline(patterns, p, ';')) options.ignore.push_back(p);
+    } else if (key == "protect_head") {
+      options.protect_detect_head = value != "false" && value != "0" && value != "no";
+    } else {
+      options.opts[key] = value;
+    }
+  }
+  return options;
 }
 
 const std::vector<std::string>& availablePrecisions() {
@@ -238,6 +263,10 @@ Status validateConfig(const RunConfig& c) {
   if (c.prune_method == "none" && !c.prune_params.empty()) {
     return invalidArgument("prune method 'none' takes no parameters");
   }
+  if (c.prune_method != "none") {
+    Status valid = prune::validateOptions(pruneOptions(c));
+    if (!valid.isOk()) return valid.withContext("--prune " + c.prune_method);
+  }
   const double s = c.sparsity();
   if (!(s >= 0.0 && s <= kMaxSparsity)) {
     return invalidArgument("sparsity " + fmtNumber(s) + " is outside [0, 0.99]");
@@ -263,6 +292,18 @@ Result<Model> applyCompressionSteps(Model model, const RunConfig& config,
                                     nlohmann::json* report) {
   DS_RETURN_IF_ERROR(validateConfig(config));
   nlohmann::json steps = nlohmann::json::array();
+  // Pruning first (it works on the stored weights), then precision.
+  if (config.prune_method == "none") {
+    steps.push_back({{"step", "prune"}, {"method", "none"}, {"changed", false}});
+  } else {
+    Result<prune::PruneReport> pruned = prune::pruneModel(model, pruneOptions(config));
+    if (!pruned) return pruned.status().withContext("--prune " + config.prune_method);
+    nlohmann::json step = prune::reportToJson(*pruned);
+    step.erase("layers");  // per-layer figures are stored as the run's layer rows
+    step["step"] = "prune";
+    step["changed"] = true;
+    steps.push_back(step);
+  }
   // Precision: fp32 runs the weights as stored, which must then be float32.
   if (config.precision == "fp32") {
     for (const NamedTensor& init : model.graph.initializers()) {
@@ -275,9 +316,6 @@ Result<Model> applyCompressionSteps(Model model, const RunConfig& config,
       }
     }
     steps.push_back({{"step", "precision"}, {"precision", "fp32"}, {"changed", false}});
-  }
-  if (config.prune_method == "none") {
-    steps.push_back({{"step", "prune"}, {"method", "none"}, {"changed", false}});
   }
   if (report) *report = steps;
   return model;

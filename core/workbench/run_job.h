@@ -21,6 +21,7 @@
 #include "core/base/status.h"
 #include "core/datasets/dataset.h"
 #include "core/graph/graph.h"
+#include "core/prune/prune.h"
 #include "core/store/store.h"
 #include "core/workbench/eval_job.h"
 #include "core/workbench/job.h"
@@ -59,6 +60,10 @@ const std::vector<std::string>& availablePrecisions();
 // Refuses a configuration the build cannot run (unknown method or precision, sparsity outside
 // [0, 0.99], a non-positive batch or run count), naming the field.
 Status validateConfig(const RunConfig& config);
+
+// The pruning step's options from the configuration: "sparsity"/"ratio" -> sparsity,
+// "ignore" -> patterns separated by ';', "protect_head" -> protect_detect_head, the rest -> opts.
+prune::PruneOptions pruneOptions(const RunConfig& config);
 
 // Applies the configuration's compression steps to `model`. `report` receives what each step did.
 Result<Model> applyCompressionSteps(Model model, const RunConfig& config, nlohmann::json* report);

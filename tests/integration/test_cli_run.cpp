@@ -264,9 +264,15 @@ TEST(CliRun, BadInputExitsTwoAndKeepsTheStore) {
   };
   const std::string m = model("yolox_nano.onnx");
   const std::vector<Case> cases = {
-      {{"run", "--model", m, "--data", val2017(), "--prune", "magnitude:sparsity=0.5", "--db",
+      {{"run", "--model", m, "--data", val2017(), "--prune", "pixie:sparsity=0.5", "--db",
         db.string()},
-       "magnitude"},
+       "pixie"},
+      {{"run", "--model", m, "--data", val2017(), "--prune", "magnitude:sparsity=1.5", "--db",
+        db.string()},
+       "sparsity"},
+      {{"run", "--model", m, "--data", val2017(), "--prune", "rtoss:entries=7", "--db",
+        db.string()},
+       "entries"},
       {{"run", "--model", m, "--data", val2017(), "--prune", "magnitude:sparsity", "--db",
         db.string()},
        "key=value"},
@@ -298,4 +304,34 @@ TEST(CliRun, BadInputExitsTwoAndKeepsTheStore) {
   std::getline(in, text);
   EXPECT_EQ(text, "not a database");
   EXPECT_FALSE(fs::exists(db.parent_path() / "missing.sqlite"));
+}
+
+TEST(CliSweep, PruningGridIsStoredWithItsSteps) {
+  DETSLIM_REQUIRE_TEST_DATA();
+  const fs::path db = freshDb("prune");
+  std::vector<std::string> args = {"sweep", "--model", model("yolox_nano.onnx"), "--data",
+                                   val2017(), "--methods", "none,magnitude", "--sparsity",
+                                   "0.2,0.5", "--no-rss"};
+  for (const std::string& a : quick(db)) args.push_back(a);
+  const CommandResult r = cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("3 stored"), std::string::npos) << r.out;  // none once, magnitude twice
+  const CommandResult listed =
+      cli({"results", "--db", db.string(), "--filter", "method == magnitude", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const json runs = json::parse(listed.out);
+  ASSERT_EQ(runs.size(), 2u);
+  for (const json& run : runs) {
+    const double sparsity = run["sparsity"].get<double>();
+    EXPECT_TRUE(sparsity == 0.2 || sparsity == 0.5) << sparsity;
+    const json& step = run["config"]["steps"][0];
+    EXPECT_EQ(step["step"], "prune");
+    EXPECT_GT(step["compression_ratio"].get<double>(), 1.0);
+    // The stored per-layer rows show the zeros: some conv is pruned to about the sparsity.
+    double max_layer_sparsity = 0.0;
+    for (const json& layer : run["layers"]) {
+      max_layer_sparsity = std::max(max_layer_sparsity, layer["sparsity"].get<double>());
+    }
+    EXPECT_NEAR(max_layer_sparsity, sparsity, 0.02);
+  }
 }
