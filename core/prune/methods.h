@@ -23,6 +23,8 @@ struct MethodContext {
   std::map<std::string, std::string> notes;  // layer name -> what happened to it
   std::vector<std::string> warnings;
   nlohmann::json resolved;  // method options with defaults filled in
+  // soft-channel: node index -> output channels zeroed (filter and bias), for compensation.
+  std::map<size_t, std::vector<int64_t>> zeroed_outputs;
 };
 
 // Option value or default.
@@ -35,5 +37,11 @@ Status pruneMagnitude(MethodContext& ctx);
 Status pruneNm(MethodContext& ctx);
 Status pruneSoftChannel(MethodContext& ctx);
 Status pruneRtoss(MethodContext& ctx);
+
+// soft-channel with compensate=true (the default), after ctx.masks went into `pruned` (a copy of
+// ctx.graph): the constant each zeroed channel would carry with only its filter zeroed (its bias
+// through the following activations) minus what it carries now goes into the biases of the
+// Convs reading it (compensate.h). Notes and warnings go to ctx.
+Status compensateSoftChannel(MethodContext& ctx, Graph& pruned);
 
 }  // namespace detslim::prune::detail

@@ -56,17 +56,19 @@ ValueCheck numberIn(double lo, double hi) {
 const std::map<std::string, std::map<std::string, ValueCheck>>& optionTable() {
   static const std::map<std::string, std::map<std::string, ValueCheck>> table = {
       {"magnitude", {{"scope", oneOf({"local", "global"})}}},
-      {"soft-channel", {{"norm", oneOf({"l2", "l1"})}}},
+      {"soft-channel", {{"norm", oneOf({"l2", "l1"})}, {"compensate", oneOf({"true", "false"})}}},
       // As structural.h documents them (structural.cpp checks the values again).
       {"group",
        {{"scope", oneOf({"local", "global"})},
         {"round", intIn(1, 1024)},
-        {"max_ratio", numberIn(0.0, 1.0)}}},
+        {"max_ratio", numberIn(0.0, 1.0)},
+        {"compensate", oneOf({"true", "false"})}}},
       {"bn-slim",
        {{"mode", oneOf({"channel", "layer"})},
         {"scope", oneOf({"local", "global"})},
         {"round", intIn(1, 1024)},
-        {"max_ratio", numberIn(0.0, 1.0)}}},
+        {"max_ratio", numberIn(0.0, 1.0)},
+        {"compensate", oneOf({"true", "false"})}}},
       {"rtoss",
        {{"entries", intIn(2, 5)},
         {"share", oneOf({"group", "kernel"})},
@@ -201,7 +203,7 @@ Result<PruneReport> pruneModel(Model& model, const PruneOptions& requested) {
   DS_ASSIGN_OR_RETURN(IgnoreSet ignore,
                       resolveIgnores(work, options.ignore, options.protect_detect_head));
 
-  detail::MethodContext ctx{work, options, ignore, {}, {}, {}, nlohmann::json::object()};
+  detail::MethodContext ctx{work, options, ignore, {}, {}, {}, nlohmann::json::object(), {}};
   for (const auto& [key, value] : options.opts) ctx.resolved[key] = value;
   Status status;
   if (options.method == "magnitude") {
@@ -224,6 +226,9 @@ Result<PruneReport> pruneModel(Model& model, const PruneOptions& requested) {
   const ModelSnapshot before = snapshotGraph(work);
   Graph pruned = work;
   DS_RETURN_IF_ERROR(ctx.masks.apply(pruned));
+  if (options.method == "soft-channel") {
+    DS_RETURN_IF_ERROR(detail::compensateSoftChannel(ctx, pruned));
+  }
   // Masking never changes a shape or dtype; a difference here is a bug, not a user error.
   for (const NamedTensor& init : work.initializers()) {
     const Tensor* after = pruned.initializer(init.name);

@@ -10,6 +10,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/prune/compensate.h"
+#include "core/prune/channel_graph.h"
 #include "core/prune/methods.h"
 
 namespace detslim::prune::detail {
@@ -169,6 +171,7 @@ Status pruneSoftChannel(MethodContext& ctx) {
     own_notes[layer.name] = std::to_string(k) + " of " + std::to_string(c_out) +
                             " output channels zeroed (smallest " + norm + " filter norm)" + capped;
     if (k == 0) continue;
+    ctx.zeroed_outputs[layer.node_index] = chosen;
 
     std::vector<uint8_t>& wmask = ctx.masks.of(graph, layer.weight);
     for (int64_t c : chosen) std::fill_n(wmask.begin() + c * per, per, uint8_t{1});
@@ -244,6 +247,94 @@ Status pruneSoftChannel(MethodContext& ctx) {
     std::string& note = ctx.notes[name];
     note += (note.empty() ? "" : "; ") + std::to_string(inputs_zeroed[name]) +
             " input channels zeroed (zeroed outputs of " + joinNames(producers) + ")";
+  }
+  return Status::ok();
+}
+
+Status compensateSoftChannel(MethodContext& ctx, Graph& pruned) {
+  const bool on = opt(ctx.options, "compensate", "true") == "true";
+  ctx.resolved["compensate"] = on ? "true" : "false";
+  if (!on || ctx.zeroed_outputs.empty()) return Status::ok();
+  const Graph& graph = ctx.graph;
+  // target: the channel with its filter zeroed and its bias kept; now: as masked (bias 0).
+  ChannelConstants target, now;
+  for (const auto& [node, channels] : ctx.zeroed_outputs) {
+    const Node& p = graph.nodes[node];
+    if (p.outputs.empty()) continue;
+    const std::optional<Tensor> b0 =
+        p.input(2).empty() ? std::nullopt : constantValue(graph, p.input(2));
+    const std::optional<Tensor> b1 =
+        pruned.nodes[node].input(2).empty() ? std::nullopt
+                                            : constantValue(pruned, pruned.nodes[node].input(2));
+    for (int64_t c : channels) {
+      target[p.outputs[0]][c] = b0 && c < b0->numel() ? b0->elementAsDouble(c) : 0.0;
+      now[p.outputs[0]][c] = b1 && c < b1->numel() ? b1->elementAsDouble(c) : 0.0;
+    }
+  }
+  const ConstantFlow want = propagateConstantChannels(graph, target);
+  const ConstantFlow have = propagateConstantChannels(pruned, now);
+  std::map<std::pair<size_t, int64_t>, double> have_at;
+  for (const ConvInputConstant& h : have.convs) have_at[{h.node, h.channel}] = h.value;
+  const std::vector<size_t> heads = detectHeadConvs(graph);
+  std::map<size_t, std::vector<double>> delta;
+  std::map<size_t, int64_t> count;
+  std::set<std::string> lost = want.stops;
+  for (const ConvInputConstant& h : want.convs) {
+    const Node& q = graph.nodes[h.node];
+    // Ignored convs are never written; the protected Detect head gets its bias compensated (its
+    // weights stay), or the head would lose every constant its inputs carried.
+    if (ctx.ignore.contains(h.node) &&
+        std::find(heads.begin(), heads.end(), h.node) == heads.end()) {
+      lost.insert(q.describe() + " (ignored)");
+      continue;
+    }
+    auto it = have_at.find({h.node, h.channel});
+    if (it == have_at.end()) {
+      lost.insert(q.describe());
+      continue;
+    }
+    std::vector<double>& d = delta[h.node];
+    if (!addConvInputConstant(graph, h.node, h.channel, h.value, d) ||
+        !addConvInputConstant(pruned, h.node, h.channel, -it->second, d)) {
+      lost.insert(q.describe() + " (weight)");
+      continue;
+    }
+    ++count[h.node];
+  }
+  int64_t inputs = 0, convs = 0;
+  for (auto& [node, d] : delta) {
+    if (d.empty()) continue;
+    if (auto z = ctx.zeroed_outputs.find(node); z != ctx.zeroed_outputs.end()) {
+      for (int64_t c : z->second) {
+        if (c < static_cast<int64_t>(d.size())) d[static_cast<size_t>(c)] = 0.0;  // stays zero
+      }
+    }
+    if (std::all_of(d.begin(), d.end(), [](double v) { return v == 0.0; })) continue;
+    const std::string name = layerName(pruned.nodes[node]);
+    if (Status st = addToConvBias(pruned, node, d); !st) {
+      ctx.warnings.push_back("soft-channel: bias of " + name + " not compensated: " + st.message());
+      continue;
+    }
+    ++convs;
+    inputs += count[node];
+    std::string& note = ctx.notes[name];
+    note += (note.empty() ? "" : "; ") + std::string("bias compensated for ") +
+            std::to_string(count[node]) + " zeroed input channels";
+  }
+  ctx.resolved["compensated_convs"] = convs;
+  ctx.resolved["compensated_inputs"] = inputs;
+  if (!lost.empty()) {
+    std::string where;
+    size_t shown = 0;
+    for (const std::string& n : lost) {
+      if (shown++ == 4) {
+        where += ", ...";
+        break;
+      }
+      where += (where.empty() ? "" : ", ") + n;
+    }
+    ctx.warnings.push_back("soft-channel: the constant of some zeroed channels is not compensated "
+                           "past " + std::to_string(lost.size()) + " nodes: " + where);
   }
   return Status::ok();
 }

@@ -10,6 +10,7 @@
 
 #include "core/onnx/onnx_io.h"
 #include "core/prune/channel_graph.h"
+#include "core/prune/compensate.h"
 #include "core/prune/ignore.h"
 
 namespace detslim::prune {
@@ -27,6 +28,7 @@ struct StructuralSettings {
   std::string scope;             // local | global
   int64_t round = 1;
   double max_ratio = kDefaultMaxRatio;
+  bool compensate = true;  // fold removed channels' constants into consumer biases
 };
 
 Result<StructuralSettings> parseSettings(const PruneOptions& options) {
@@ -64,6 +66,11 @@ Result<StructuralSettings> parseSettings(const PruneOptions& options) {
         return invalidArgument(s.method + ": round=" + value + " (expected an integer in 1..1024)");
       }
       s.round = r;
+    } else if (key == "compensate") {
+      if (value != "true" && value != "false") {
+        return invalidArgument(s.method + ": compensate=" + value + " (expected true or false)");
+      }
+      s.compensate = value == "true";
     } else if (key == "max_ratio") {
       char* end = nullptr;
       const double r = std::strtod(value.c_str(), &end);
@@ -389,7 +396,82 @@ Status pruneChannels(Model& work, const StructuralSettings& s, const PruneOption
                               " removes no channel");
     return Status::ok();
   }
-  return cg.apply(work.graph, remove, work.opsetVersion(""));
+  if (!s.compensate) return cg.apply(work.graph, remove, work.opsetVersion(""));
+  // Bias compensation (compensate.h): each removed channel of a source Conv carries its bias as
+  // if its filter were zero; that constant, followed to the consumer Convs, goes into their bias.
+  ChannelConstants seeds;
+  for (size_t k = 0; k < remove.size(); ++k) {
+    if (!remove[k]) continue;
+    for (const ChannelSlot& slot : cg.classes()[k].slots) {
+      const ChannelValue& v = cg.values()[slot.value];
+      if (!v.producer) continue;
+      const Node& p = work.graph.nodes[*v.producer];
+      if (p.op_type != "Conv" || p.outputs.empty() || p.outputs[0] != v.name) continue;
+      std::optional<Tensor> b = p.input(2).empty() ? std::nullopt : constantValue(work.graph, p.input(2));
+      seeds[v.name][slot.channel] =
+          b && slot.channel < b->numel() ? b->elementAsDouble(slot.channel) : 0.0;
+    }
+  }
+  const ConstantFlow flow = propagateConstantChannels(work.graph, seeds);
+  std::map<std::string, std::vector<double>> delta;  // consumer Conv output name -> bias delta
+  std::map<std::string, int64_t> compensated;        // consumer Conv output name -> inputs
+  int64_t lost = 0;
+  for (const ConvInputConstant& h : flow.convs) {
+    const Node& q = work.graph.nodes[h.node];
+    std::optional<size_t> x = cg.valueIndex(q.input(0));
+    if (!x || h.channel >= cg.values()[*x].channels || !remove[cg.classOf(*x, h.channel)]) continue;
+    if (q.outputs.empty()) continue;
+    if (addConvInputConstant(work.graph, h.node, h.channel, h.value, delta[q.outputs[0]])) {
+      ++compensated[q.outputs[0]];
+    } else {
+      ++lost;
+    }
+  }
+  const std::vector<std::vector<int64_t>> keep = cg.keptChannels(remove);
+  DS_RETURN_IF_ERROR(cg.apply(work.graph, remove, work.opsetVersion("")));
+  int64_t inputs = 0;
+  for (auto& [out, d] : delta) {
+    if (d.empty()) continue;
+    std::optional<size_t> node;
+    for (size_t i = 0; i < work.graph.nodes.size(); ++i) {
+      const Node& n = work.graph.nodes[i];
+      if (n.op_type == "Conv" && !n.outputs.empty() && n.outputs[0] == out) node = i;
+    }
+    if (!node) return internalError(s.method + ": compensated Conv '" + out + "' disappeared");
+    std::vector<double> kept_delta = d;
+    if (std::optional<size_t> y = cg.valueIndex(out)) {
+      kept_delta.clear();
+      for (int64_t c : keep[*y]) kept_delta.push_back(d[static_cast<size_t>(c)]);
+    }
+    Status st = addToConvBias(work.graph, *node, kept_delta);
+    const std::string name = layerName(work.graph.nodes[*node]);
+    if (!st) {
+      report.warnings.push_back(s.method + ": bias of " + name + " not compensated: " + st.message());
+      continue;
+    }
+    inputs += compensated[out];
+    std::string& note = notes[name];
+    note += (note.empty() ? "" : "; ") + std::string("bias compensated for ") +
+            std::to_string(compensated[out]) + " removed input channels";
+  }
+  report.options["compensation"] = {{"convs", delta.size()},
+                                    {"input_channels", inputs},
+                                    {"lost_at", flow.stops.size() + static_cast<size_t>(lost)}};
+  if (!flow.stops.empty()) {
+    std::string where;
+    size_t shown = 0;
+    for (const std::string& n : flow.stops) {
+      if (shown++ == 4) {
+        where += ", ...";
+        break;
+      }
+      where += (where.empty() ? "" : ", ") + n;
+    }
+    report.warnings.push_back(s.method + ": the constant of some removed channels is not "
+                              "followed past " + std::to_string(flow.stops.size()) +
+                              " nodes (not compensated): " + where);
+  }
+  return Status::ok();
 }
 
 Status pruneLayers(Model& work, const PruneOptions& options, const IgnoreSet& ignore,
@@ -467,8 +549,9 @@ Status pruneLayers(Model& work, const PruneOptions& options, const IgnoreSet& ig
 }  // namespace
 
 const std::vector<std::string>& structuralOptionNames(const std::string& method) {
-  static const std::vector<std::string> group = {"scope", "round", "max_ratio"};
-  static const std::vector<std::string> bn_slim = {"mode", "scope", "round", "max_ratio"};
+  static const std::vector<std::string> group = {"scope", "round", "max_ratio", "compensate"};
+  static const std::vector<std::string> bn_slim = {"mode", "scope", "round", "max_ratio",
+                                                   "compensate"};
   static const std::vector<std::string> none;
   if (method == "group") return group;
   if (method == "bn-slim") return bn_slim;
@@ -486,6 +569,7 @@ Status pruneStructural(Model& model, const PruneOptions& options, PruneReport* r
   report.options["round"] = s.round;
   report.options["max_ratio"] = s.max_ratio;
   if (s.method == "bn-slim") report.options["mode"] = s.mode;
+  report.options["compensate"] = s.compensate;
   report.options["ignore"] = options.ignore;
   report.options["protect_detect_head"] = options.protect_detect_head;
   report.options["dry_run"] = options.dry_run;

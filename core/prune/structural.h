@@ -19,6 +19,10 @@
 //    C3), the `sparsity` fraction of removable blocks with the lowest importance (mean |gamma|,
 //    or mean RMS, of the block's last Conv).
 //
+// Both (channel mode) take compensate=true|false (default true): the constant a removed channel
+// carries with its filter treated as zero (its bias through SiLU etc.) goes into the biases of
+// the Convs reading it (compensate.h, docs/prune.md); the report's options hold "compensation".
+//
 // Channels the analysis cannot prove safe (Reshape / Transpose / Gemm / unknown consumers,
 // graph inputs and outputs, the Detect head convs, the ignore list) are left alone and listed in
 // PruneReport::ignored; the result always passes the ONNX checker.

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/engine/engine.h"
 #include "core/graph/builder.h"
 #include "core/prune/prune.h"
 #include "core/prune/rtoss.h"
@@ -238,6 +239,93 @@ TEST(SoftChannel, StopsAtConcatAndOnlyZeroesTheProducer) {
   EXPECT_EQ(zerosOf(m, "w1"), 2 * 4);
   EXPECT_EQ(zerosOf(m, "w2"), 0);
   EXPECT_NE(r->layers[0].note.find("Concat"), std::string::npos) << r->layers[0].note;
+}
+
+// ---- soft-channel bias compensation (compensate.h) ----
+
+// Output 0 of `m` on `input` (reference kernels).
+Tensor runOnce(const Model& m, const Tensor& input) {
+  EngineOptions eo;
+  eo.reference_only = true;
+  Result<Plan> plan = Engine::compile(m, eo);
+  EXPECT_TRUE(plan.isOk()) << plan.status().message();
+  if (!plan) return {};
+  EXPECT_TRUE(plan->run(std::vector<Tensor>{input}).isOk());
+  return plan->output(0).clone();
+}
+
+// max |a - b| / max(1, max |a|) of output 0.
+double outputDifference(const Model& a, const Model& b, const Tensor& input) {
+  const Tensor x = runOnce(a, input), y = runOnce(b, input);
+  if (x.shape() != y.shape() || x.numel() == 0) return 1e30;
+  double diff = 0.0, range = 1.0;
+  for (int64_t k = 0; k < x.numel(); ++k) {
+    diff = std::max(diff, std::fabs(static_cast<double>(x.data<float>()[k]) - y.data<float>()[k]));
+    range = std::max(range, std::fabs(static_cast<double>(x.data<float>()[k])));
+  }
+  return diff / range;
+}
+
+// Filters `channels` of initializer `w` all zero (their bias stays: a BN-folded channel whose
+// filter is negligible carries its bias as a constant).
+void zeroFilters(Model& m, const std::string& w, const std::vector<int64_t>& channels) {
+  Tensor t = m.graph.initializer(w)->clone();
+  const int64_t per = t.numel() / t.shape()[0];
+  for (int64_t c : channels) std::fill_n(t.mutableData<float>() + c * per, per, 0.0f);
+  m.graph.setInitializer(w, t);
+}
+
+TEST(SoftChannel, CompensationKeepsConstantChannelsExactly) {
+  Model m = twoConvSilu(4, 8, 6, 1, 41);  // 1x1 convs: compensation is exact everywhere
+  zeroFilters(m, "w1", {1, 4});           // channels 1 and 4 carry SiLU(b1[c]) != 0
+  const Tensor input = randomWeights({1, 4, 8, 8}, 42);
+  // conv2 is the Detect head (protected): only conv1 loses channels, conv2 its input columns.
+  Model on = m;
+  Result<PruneReport> r = pruneModel(on, options("soft-channel", 0.25, {}, /*protect=*/true));
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(zerosOf(on, "b1"), 2);
+  EXPECT_EQ(r->options["opts"]["compensated_inputs"], 2) << r->options.dump();
+  EXPECT_LE(outputDifference(m, on, input), 1e-5);
+  Model off = m;
+  ASSERT_TRUE(
+      pruneModel(off, options("soft-channel", 0.25, {{"compensate", "false"}}, true)).isOk());
+  EXPECT_EQ(zerosOf(off, "b1"), 2);
+  EXPECT_GT(outputDifference(m, off, input), 1e-2);
+}
+
+TEST(SoftChannel, CompensationFollowsConcat) {
+  GraphBuilder b("concat", 17);
+  const std::string x = b.input("x", DType::kFloat32, {1, 4, 8, 8});
+  Tensor w1 = randomWeights({4, 4, 1, 1}, 51);
+  std::fill_n(w1.mutableData<float>() + 1 * 4, 4, 0.0f);  // channel 1: only its bias
+  const std::string h =
+      b.node("Conv", {x, b.constant("w1", w1), b.constant("b1", randomWeights({4}, 52))});
+  const std::string a = b.node("Mul", {h, b.node("Sigmoid", {h})});
+  const std::string cat = b.node("Concat", {x, a}, {Attribute::makeInt("axis", 1)});
+  const std::string y = b.node("Conv", {cat, b.constant("w2", randomWeights({3, 8, 1, 1}, 53))});
+  b.output(y, DType::kFloat32, {1, 3, 8, 8}, true);
+  const Model m = b.build();
+  const Tensor input = randomWeights({1, 4, 8, 8}, 54);
+  Model on = m;
+  Result<PruneReport> r = pruneModel(on, options("soft-channel", 0.25, {}, /*protect=*/true));
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(zerosOf(on, "w2"), 0);  // the walk stops at the Concat: no column is zeroed
+  EXPECT_EQ(on.graph.nodes.back().inputs.size(), 3u);  // a bias was created for the consumer
+  EXPECT_LE(outputDifference(m, on, input), 1e-5);
+  Model off = m;
+  ASSERT_TRUE(
+      pruneModel(off, options("soft-channel", 0.25, {{"compensate", "false"}}, true)).isOk());
+  EXPECT_GT(outputDifference(m, off, input), 1e-2);
+}
+
+TEST(SoftChannel, CompensateOptionIsValidatedForChannelMethods) {
+  for (const char* method : {"soft-channel", "group", "bn-slim"}) {
+    SCOPED_TRACE(method);
+    EXPECT_TRUE(validateOptions(options(method, 0.2, {{"compensate", "false"}})).isOk());
+    EXPECT_TRUE(validateOptions(options(method, 0.2, {{"compensate", "true"}})).isOk());
+    EXPECT_FALSE(validateOptions(options(method, 0.2, {{"compensate", "maybe"}})).isOk());
+  }
+  EXPECT_FALSE(validateOptions(options("magnitude", 0.2, {{"compensate", "true"}})).isOk());
 }
 
 TEST(SoftChannel, FollowsBatchNormByZeroingItsScaleAndShift) {

@@ -28,6 +28,7 @@
 #ifdef DETSLIM_STRUCTURAL_MODELS
 #include "core/perf/peer.h"
 #include "core/workbench/detector.h"
+#include "core/workbench/eval_job.h"
 #include "test_data.h"
 #endif
 
@@ -50,14 +51,18 @@ class Net {
 
   std::string input(Shape shape) { return b_.input("x", DType::kFloat32, std::move(shape)); }
 
+  // keep_bias: the zero filters keep their (non-zero) bias, as a BN-folded channel whose
+  // filter is negligible: the channel then carries the constant bias.
   std::string conv(const std::string& x, int64_t cin, int64_t cout, int64_t k,
-                   const std::vector<int64_t>& zero_out = {}, int64_t group = 1) {
+                   const std::vector<int64_t>& zero_out = {}, int64_t group = 1,
+                   bool keep_bias = false) {
     Tensor w = random({cout, cin / group, k, k});
     Tensor bias = random({cout});
     const int64_t filter = cin / group * k * k;
     for (int64_t o : zero_out) {
       std::fill_n(w.mutableData<float>() + o * filter, filter, 0.0f);
-      bias.mutableData<float>()[o] = 0.0f;
+      if (keep_bias) bias.mutableData<float>()[o] = 1.5f + 0.25f * static_cast<float>(o);
+      else bias.mutableData<float>()[o] = 0.0f;
     }
     const std::string wn = b_.constant(fresh("w"), w);
     const std::string bn = b_.constant(fresh("b"), bias);
@@ -188,6 +193,87 @@ TEST(StructuralRules, ConvSiluConvRemovesTheSameChannelsOnBothSides) {
   EXPECT_LT(report.macs_after, report.macs_before);
   EXPECT_TRUE(anyContains(report.ignored, producerOf(m.graph, c2)->name, "Detect head"));
   expectSameOutputs(m, p, net.random({1, 3, 9, 7}));
+}
+
+// Largest |a - b| over output 0, relative to max(1, max |a|).
+double outputDifference(const Model& a, const Model& b, const Tensor& input) {
+  const std::vector<Tensor> x = runModel(a, input, Kernels::kReference);
+  const std::vector<Tensor> y = runModel(b, input, Kernels::kReference);
+  EXPECT_FALSE(x.empty() || y.empty());
+  if (x.empty() || y.empty() || x[0].shape() != y[0].shape()) return 1e30;
+  double diff = 0.0, range = 1.0;
+  for (int64_t k = 0; k < x[0].numel(); ++k) {
+    const double u = x[0].data<float>()[k], v = y[0].data<float>()[k];
+    diff = std::max(diff, std::fabs(u - v));
+    range = std::max(range, std::fabs(u));
+  }
+  return diff / range;
+}
+
+// Bias compensation (compensate.h): channels 2 and 5 have zero filters but a non-zero bias, so
+// after SiLU they carry the constant SiLU(b); removing them loses that input of the 1x1 consumer
+// unless it goes into the consumer's bias.
+TEST(StructuralRules, CompensationKeepsConstantChannelsExactly) {
+  Net net;
+  const std::string x = net.input({1, 3, 9, 7});
+  const std::string c1 = net.conv(x, 3, 8, 3, {2, 5}, 1, /*keep_bias=*/true);
+  const std::string c2 = net.conv(net.silu(c1), 8, 6, 1);
+  const Model m = net.finish({c2});
+  const Tensor input = net.random({1, 3, 9, 7});
+  for (const char* method : {"group", "bn-slim"}) {
+    SCOPED_TRACE(method);
+    PruneReport report;
+    const Model p = pruned(m, options(method, 0.25, {{"scope", "local"}}), &report);
+    EXPECT_EQ(weightShape(p, c1), (Shape{6, 3, 3, 3}));
+    EXPECT_EQ(report.options["compensation"]["input_channels"], 2) << report.options.dump();
+    EXPECT_LE(outputDifference(m, p, input), 1e-5);
+    const Model off = pruned(m, options(method, 0.25, {{"scope", "local"}, {"compensate", "false"}}));
+    EXPECT_EQ(weightShape(off, c1), (Shape{6, 3, 3, 3}));
+    EXPECT_GT(outputDifference(m, off, input), 1e-2);
+  }
+}
+
+// The same through a Concat (offsets) and a MaxPool (a constant stays constant): the second
+// input's channel 3 lands at channel 7 of the consumer.
+TEST(StructuralRules, CompensationFollowsConcatOffsets) {
+  Net net;
+  const std::string x = net.input({1, 3, 8, 8});
+  const std::string a = net.silu(net.conv(x, 3, 4, 3, {1}, 1, /*keep_bias=*/true));
+  const std::string b = net.silu(net.conv(x, 3, 4, 1, {3}, 1, /*keep_bias=*/true));
+  const std::string cat = net.builder().node("Concat", {a, b}, {Attribute::makeInt("axis", 1)});
+  const std::string pool = net.builder().node(
+      "MaxPool", {cat},
+      {Attribute::makeInts("kernel_shape", {2, 2}), Attribute::makeInts("strides", {2, 2})});
+  const std::string y = net.conv(pool, 8, 5, 1);
+  const Model m = net.finish({y});
+  const Tensor input = net.random({1, 3, 8, 8});
+  PruneReport report;
+  const Model p = pruned(m, options("group", 0.25), &report);
+  EXPECT_EQ(weightShape(p, y), (Shape{5, 6, 1, 1}));
+  EXPECT_EQ(report.options["compensation"]["input_channels"], 2) << report.options.dump();
+  EXPECT_LE(outputDifference(m, p, input), 1e-5);
+  const Model off = pruned(m, options("group", 0.25, {{"compensate", "false"}}));
+  EXPECT_GT(outputDifference(m, off, input), 1e-2);
+}
+
+// A residual x + f(x) whose both sides lose the channel: the constants add up.
+TEST(StructuralRules, CompensationAddsResidualConstants) {
+  Net net;
+  const std::string x = net.input({1, 3, 8, 8});
+  const std::string a0 = net.silu(net.conv(x, 3, 4, 1, {2}, 1, /*keep_bias=*/true));
+  const std::string a1 = net.silu(net.conv(a0, 4, 4, 1, {2}, 1, /*keep_bias=*/true));
+  const std::string sum = net.builder().node("Add", {a0, a1});
+  const std::string y = net.conv(sum, 4, 3, 1);
+  const Model m = net.finish({y});
+  // Channel 2 (zero filters on both sides) ranks lowest and goes; y and the second conv get
+  // SiLU(b0) + SiLU(b1) and SiLU(b0) folded into their biases.
+  PruneReport report;
+  const Model p = pruned(m, options("group", 0.25), &report);
+  const Tensor input = net.random({1, 3, 8, 8});
+  EXPECT_EQ(weightShape(p, y), (Shape{3, 3, 1, 1}));
+  EXPECT_LE(outputDifference(m, p, input), 1e-5) << report.options.dump();
+  const Model off = pruned(m, options("group", 0.25, {{"compensate", "false"}}));
+  EXPECT_GT(outputDifference(m, off, input), 1e-2);
 }
 
 TEST(StructuralRules, ResidualAddCouplesBothProducers) {
@@ -632,6 +718,7 @@ void expectPrunedEqualsZeroed(const char* model_name, const Case& c) {
   o.method = c.method;
   o.sparsity = 0.2;
   o.opts = c.opts;
+  o.opts["compensate"] = "false";  // the zeroed original is the uncompensated network
   ASSERT_TRUE(pruneStructural(m, o, nullptr).isOk());
   Model zeroed = *loaded;
   int64_t zeroed_channels = 0;
@@ -797,6 +884,55 @@ TEST(StructuralModels, PrunedYolov5nOnBus) {
       EXPECT_GE(confident, 3);  // three people and the bus at 0.82 / 0.82 / 0.68 / 0.53
     }
   }
+}
+
+// Bias compensation (compensate.h) on the BN-folded yolov5n: group at 20 % with and without it.
+// Prints the best boxes on bus.jpg and mAP on the first 32 COCO val2017 images; asserts only
+// that compensation is not worse (no fine-tuning: the absolute numbers are what they are).
+TEST(StructuralModels, CompensationOnYolov5n) {
+  DETSLIM_REQUIRE_TEST_DATA();
+  Result<Model> loaded = loadModel(testDataDir() / "models" / "yolov5n_fp32.onnx");
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().message();
+  const fs::path image = testDataDir() / "samples" / "bus.jpg";
+  double map[2] = {0.0, 0.0}, map50[2] = {0.0, 0.0};
+  for (int on = 1; on >= 0; --on) {
+    SCOPED_TRACE(on ? "compensate=true" : "compensate=false");
+    Model m = *loaded;
+    PruneOptions o;
+    o.method = "group";
+    o.sparsity = 0.2;
+    o.opts = {{"compensate", on ? "true" : "false"}};
+    PruneReport report;
+    ASSERT_TRUE(pruneStructural(m, o, &report).isOk());
+    DetectorOptions display;
+    display.decode = detect::DecodeOptions::display();
+    Result<Detector> det = Detector::create(m, display);
+    ASSERT_TRUE(det.isOk()) << det.status().message();
+    Result<ImageDetections> found = det->detect(image);
+    ASSERT_TRUE(found.isOk()) << found.status().message();
+    std::printf("group 0.2 compensate=%s: %zu detections on bus.jpg:", on ? "true " : "false",
+                found->detections.size());
+    for (size_t k = 0; k < std::min<size_t>(found->detections.size(), 6); ++k) {
+      const detect::Detection& d = found->detections[k];
+      const size_t cls = static_cast<size_t>(d.class_id);
+      std::printf(" %s %.2f", cls < det->classNames().size() ? det->classNames()[cls].c_str() : "?",
+                  d.score);
+    }
+    std::printf("\n    compensation: %s\n", report.options.value("compensation", nlohmann::json()).dump().c_str());
+    Result<Detector> eval_det = Detector::create(std::move(m));
+    ASSERT_TRUE(eval_det.isOk()) << eval_det.status().message();
+    EvalOptions eo;
+    eo.model = "yolov5n_fp32.onnx (group 0.2)";
+    eo.data = testDataDir() / "coco" / "images" / "val2017";
+    eo.limit = 32;
+    Result<EvalReport> ev = runEval(eo, *eval_det);
+    ASSERT_TRUE(ev.isOk()) << ev.status().message();
+    map[on] = ev->coco.stats[0];
+    map50[on] = ev->coco.stats[1];
+    std::printf("    32 val2017 images: mAP50-95 %.4f, mAP50 %.4f\n", map[on], map50[on]);
+  }
+  EXPECT_GE(map[1], map[0]);
+  EXPECT_GE(map50[1], map50[0]);
 }
 
 #endif  // DETSLIM_STRUCTURAL_MODELS
