@@ -329,9 +329,10 @@ Result<RunInputs> describeRunInputs(const RunOptions& options) {
   in.model.path = fs::absolute(options.model).lexically_normal().string();
   in.model.name = options.model.filename().string();
   in.model.file_bytes = fileSize(options.model);
-  DS_ASSIGN_OR_RETURN(Model model, loadModel(options.model));
-  DS_RETURN_IF_ERROR(inferShapes(model));
-  const ModelStats stats = computeStats(model.graph);
+  DS_ASSIGN_OR_RETURN(in.loaded, loadModel(options.model));
+  Model typed = in.loaded;
+  DS_RETURN_IF_ERROR(inferShapes(typed));
+  const ModelStats stats = computeStats(typed.graph);
   in.model.params = stats.params;
   in.model.macs = stats.macs;
   in.model.weight_bytes = stats.weight_bytes;
@@ -340,8 +341,9 @@ Result<RunInputs> describeRunInputs(const RunOptions& options) {
   read.format = options.format;
   read.limit = options.config.limit;
   read.names_file = options.names_file;
-  read.class_names = model.classNames();
+  read.class_names = in.loaded.classNames();
   DS_ASSIGN_OR_RETURN(datasets::Dataset dataset, datasets::readDataset(options.data, read));
+  in.first_image = dataset.samples.front().image_path;
   in.dataset.path = fs::absolute(options.data).lexically_normal().string();
   in.dataset.format = datasets::formatName(dataset.format);
   in.dataset.image_count = static_cast<int64_t>(dataset.samples.size());
@@ -355,25 +357,31 @@ Result<RunInputs> describeRunInputs(const RunOptions& options) {
 
 // ---- one run ----
 
-Result<RunResult> executeRun(const RunOptions& options, const JobControl& control) {
+Result<RunResult> executeRun(const RunOptions& options, const JobControl& control,
+                             const RunInputs* known) {
   const RunConfig& config = options.config;
   DS_RETURN_IF_ERROR(validateConfig(config));
   RunResult result;
   store::RunRecord& rec = result.record;
   rec.started_at = store::utcNowIso8601();
-  DS_ASSIGN_OR_RETURN(RunInputs inputs, describeRunInputs(options));
+  RunInputs described;
+  if (!known) {
+    DS_ASSIGN_OR_RETURN(described, describeRunInputs(options));
+    known = &described;
+  }
+  const RunInputs& inputs = *known;
   rec.model = inputs.model;
   rec.dataset = inputs.dataset;
   rec.config = config.toJson();
-  rec.config_hash = inputs.config_hash;
+  rec.config_hash = store::configHash(rec.config, inputs.model, inputs.dataset);
   rec.prune_method = config.prune_method;
   rec.sparsity = config.sparsity();
   rec.precision = config.precision;
 
   // Compression steps.
-  DS_ASSIGN_OR_RETURN(Model original, loadModel(options.model));
+  // A copy shares the tensors' storage; the steps clone what they change.
   nlohmann::json steps;
-  DS_ASSIGN_OR_RETURN(Model model, applyCompressionSteps(std::move(original), config, &steps));
+  DS_ASSIGN_OR_RETURN(Model model, applyCompressionSteps(inputs.loaded, config, &steps));
   rec.config["steps"] = steps;
   const bool changed = std::any_of(steps.begin(), steps.end(), [](const nlohmann::json& s) {
     return s.value("changed", false);
@@ -406,16 +414,7 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
   }
 
   // Inference latency on the first image of the dataset.
-  auto first_image = [&]() -> Result<fs::path> {
-    datasets::ReadOptions read;
-    read.format = options.format;
-    read.limit = 1;
-    read.names_file = options.names_file;
-    DS_ASSIGN_OR_RETURN(datasets::Dataset d, datasets::readDataset(options.data, read));
-    return d.samples.front().image_path;
-  };
-  DS_ASSIGN_OR_RETURN(fs::path image, first_image());
-  DS_ASSIGN_OR_RETURN(Tensor input, detector.prepareInput(image));
+  DS_ASSIGN_OR_RETURN(Tensor input, detector.prepareInput(inputs.first_image));
   Plan& plan = detector.plan();
   std::vector<double> inference_ms;
   ProgressMeter timing(control, "timing inference", config.warmup + config.timed_runs);
@@ -633,6 +632,8 @@ Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
     Status valid = validateConfig(c);
     if (!valid.isOk()) return valid.withContext("sweep configuration '" + c.label() + "'");
   }
+  // Model and dataset are the same for every configuration: hash and read them once.
+  DS_ASSIGN_OR_RETURN(const RunInputs inputs, describeRunInputs(options.base));
   SweepReport report;
   report.total = static_cast<int>(configs.size());
   const auto start = std::chrono::steady_clock::now();
@@ -646,9 +647,9 @@ Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
     }
     RunOptions run = options.base;
     run.config = configs[i];
-    DS_ASSIGN_OR_RETURN(RunInputs inputs, describeRunInputs(run));
-    DS_ASSIGN_OR_RETURN(std::optional<int64_t> existing,
-                        store.findCompletedRun(inputs.config_hash));
+    const std::string config_hash =
+        store::configHash(run.config.toJson(), inputs.model, inputs.dataset);
+    DS_ASSIGN_OR_RETURN(std::optional<int64_t> existing, store.findCompletedRun(config_hash));
     if (existing) {
       ++report.skipped;
       report.run_ids.push_back(*existing);
@@ -665,7 +666,7 @@ Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
         control.progress(outer);
       };
     }
-    Result<RunResult> result = executeRun(run, inner);
+    Result<RunResult> result = executeRun(run, inner, &inputs);
     ++measured;
     if (!result) {
       if (result.status().code() == ErrorCode::kCancelled) {
@@ -677,7 +678,7 @@ Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
       failed.model = inputs.model;
       failed.dataset = inputs.dataset;
       failed.config = run.config.toJson();
-      failed.config_hash = inputs.config_hash;
+      failed.config_hash = config_hash;
       failed.status = store::kStatusFailed;
       failed.error = result.status().message();
       failed.prune_method = run.config.prune_method;

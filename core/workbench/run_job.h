@@ -81,11 +81,14 @@ struct RunOptions {
   std::filesystem::path rss_probe;
 };
 
-// What identifies the inputs of a run (hashed with the configuration).
+// What identifies the inputs of a run (hashed with the configuration), and what a run reuses
+// of them: the loaded model and the first image (for the inference timing).
 struct RunInputs {
   store::ModelInfo model;
   store::DatasetInfo dataset;
   std::string config_hash;
+  Model loaded;  // the model file as loaded (before any compression step)
+  std::filesystem::path first_image;
 };
 // Hashes the model file and reads the dataset's size (without running anything).
 Result<RunInputs> describeRunInputs(const RunOptions& options);
@@ -97,8 +100,11 @@ struct RunResult {
   std::vector<std::string> notes;   // e.g. a throughput batch the model cannot compile for
 };
 
-// Runs one configuration end to end; does not store. Cancelled via control.cancel.
-Result<RunResult> executeRun(const RunOptions& options, const JobControl& control = {});
+// Runs one configuration end to end; does not store. Cancelled via control.cancel. `inputs`,
+// when given, is describeRunInputs() of the same model and dataset (a sweep describes them once);
+// its config_hash is recomputed for options.config.
+Result<RunResult> executeRun(const RunOptions& options, const JobControl& control = {},
+                             const RunInputs* inputs = nullptr);
 
 // {"run_id", "config", "stats", "latency_ms": {...}, "deadline_miss_rate", "throughput_ips",
 //  "memory": {...}, ...}: the `detslim run --json` object.
