@@ -5,11 +5,10 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "temp_files.h"
 
 namespace detslim::testing {
 
@@ -26,11 +25,7 @@ inline std::string shellQuote(const std::string& s) {
 }
 
 inline CommandResult runCommand(const std::vector<std::string>& argv) {
-  namespace fs = std::filesystem;
-  static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("detslim-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::create_directories(dir);
+  const TempDir dir("detslim-cmd");
   std::string line;
   for (const std::string& a : argv) line += shellQuote(a) + " ";
   line += "> " + shellQuote((dir / "out").string()) + " 2> " + shellQuote((dir / "err").string()) +
@@ -38,15 +33,8 @@ inline CommandResult runCommand(const std::vector<std::string>& argv) {
   const int status = std::system(line.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  fs::remove_all(dir);
+  r.out = readBytes(dir / "out");
+  r.err = readBytes(dir / "err");
   return r;
 }
 

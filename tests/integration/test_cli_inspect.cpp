@@ -9,10 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "temp_files.h"
 #include "test_data.h"
 
 namespace fs = std::filesystem;
 using detslim::testing::runCommand;
+using detslim::testing::readBytes;
+using detslim::testing::TempDir;
 using detslim::testing::testDataDir;
 using nlohmann::json;
 
@@ -25,25 +28,6 @@ json inspectJson(const fs::path& model, std::vector<std::string> extra = {}) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return json::parse(r.out);
 }
-
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("detslim-cli-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(std::random_device{}()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 }  // namespace
 
@@ -128,10 +112,10 @@ TEST(CliInspect, ModelFileIsNotModified) {
   TempDir tmp;
   const fs::path copy = tmp.path() / "yolov8n_int8.onnx";
   fs::copy_file(testDataDir() / "models/yolov8n_int8.onnx", copy);
-  const std::string before = readFile(copy);
+  const std::string before = readBytes(copy);
   const auto mtime = fs::last_write_time(copy);
   inspectJson(copy);
-  EXPECT_EQ(readFile(copy), before);
+  EXPECT_EQ(readBytes(copy), before);
   EXPECT_EQ(fs::last_write_time(copy), mtime);
 }
 

@@ -14,33 +14,17 @@
 #include "core/graph/builder.h"
 #include "core/onnx/onnx_io.h"
 #include "run_command.h"
+#include "temp_files.h"
 #include "test_data.h"
 
 namespace fs = std::filesystem;
 using detslim::testing::runCommand;
+using detslim::testing::readBytes;
+using detslim::testing::TempDir;
 using detslim::testing::testDataDir;
 using nlohmann::json;
 
 namespace {
-
-std::string readFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("detslim-prune-cli-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(std::random_device{}()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // conv1 (3x3) -> Relu -> conv2 (1x1) -> y, saved to `path`.
 void writeTinyModel(const fs::path& path) {
@@ -114,7 +98,7 @@ TEST(CliPrune, BadInputExitsTwoNamingIt) {
 
 TEST(CliPrune, JsonReportAndWrittenModel) {
   Cli cli;
-  const std::string before = readFile(cli.model);
+  const std::string before = readBytes(cli.model);
   const fs::path out = cli.dir.path() / "pruned.onnx";
   const fs::path report = cli.dir.path() / "report.json";
   const auto r = cli.run({cli.model.string(), "--method", "magnitude", "--sparsity", "0.5", "--opt",
@@ -134,14 +118,14 @@ TEST(CliPrune, JsonReportAndWrittenModel) {
   EXPECT_EQ(j["effective_macs"]["after"], 64 * 160);
   EXPECT_EQ(j["options"]["opts"]["scope"], "global");
   EXPECT_EQ(j["layers"].size(), 2u);
-  EXPECT_EQ(json::parse(readFile(report))["compression_ratio"], j["compression_ratio"]);
+  EXPECT_EQ(json::parse(readBytes(report))["compression_ratio"], j["compression_ratio"]);
   // The written model loads and holds the zeros; the input is byte for byte what it was.
   detslim::Result<detslim::Model> pruned = detslim::loadModel(out);
   ASSERT_TRUE(pruned.isOk()) << pruned.status().message();
   EXPECT_EQ(
       pruned->graph.initializer("w1")->countZeros() + pruned->graph.initializer("w2")->countZeros(),
       160);
-  EXPECT_EQ(readFile(cli.model), before);
+  EXPECT_EQ(readBytes(cli.model), before);
 }
 
 TEST(CliPrune, DryRunWritesNothingAndHumanSummary) {
@@ -164,7 +148,7 @@ TEST(CliPrune, Yolov5nRtossEndToEnd) {
   TempDir dir;
   const fs::path in = dir.path() / "yolov5n_fp32.onnx";
   fs::copy_file(testDataDir() / "models/yolov5n_fp32.onnx", in);
-  const std::string before = readFile(in);
+  const std::string before = readBytes(in);
   const fs::path out = dir.path() / "yolov5n_rtoss2.onnx";
   const auto r = runCommand({DETSLIM_CLI, "prune", in.string(), "--method", "rtoss", "--opt",
                              "entries=2", "-o", out.string(), "--json"});
@@ -174,7 +158,7 @@ TEST(CliPrune, Yolov5nRtossEndToEnd) {
   EXPECT_GT(j["compression_ratio"].get<double>(), 3.0);
   EXPECT_EQ(j["ignored"].size(), 3u);
   ASSERT_TRUE(fs::exists(out));
-  EXPECT_EQ(readFile(in), before);
+  EXPECT_EQ(readBytes(in), before);
   const auto inspect = runCommand({DETSLIM_CLI, "inspect", out.string(), "--json"});
   ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
   EXPECT_TRUE(json::parse(inspect.out)["checker"]["passed"].get<bool>());

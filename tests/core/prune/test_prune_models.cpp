@@ -15,6 +15,7 @@
 #include "core/prune/ignore.h"
 #include "core/prune/prune.h"
 #include "core/prune/rtoss.h"
+#include "temp_files.h"
 #include "test_data.h"
 
 namespace detslim::prune {
@@ -38,24 +39,12 @@ PruneOptions options(const std::string& method, double sparsity,
   return o;
 }
 
-class TempFile {
- public:
-  explicit TempFile(const std::string& stem)
-      : path_(fs::temp_directory_path() / (stem + "-" + std::to_string(::getpid()) + "-" +
-                                           std::to_string(std::random_device{}()) + ".onnx")) {}
-  ~TempFile() { fs::remove(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 // Saves, checks, reloads, compiles and runs the model once on a seeded random image.
 void expectRuns(const Model& pruned, const std::string& label) {
   ASSERT_TRUE(checkModel(pruned).isOk()) << label;
-  TempFile file("detslim-prune");
-  ASSERT_TRUE(saveModel(pruned, file.path()).isOk()) << label;
-  Result<Model> reloaded = loadModel(file.path());
+  const testing::TempDir dir("detslim-prune");
+  ASSERT_TRUE(saveModel(pruned, dir / "pruned.onnx").isOk()) << label;
+  Result<Model> reloaded = loadModel(dir / "pruned.onnx");
   ASSERT_TRUE(reloaded.isOk()) << label << ": " << reloaded.status().message();
   EngineOptions eo;
   Result<Plan> plan = Engine::compile(*reloaded, eo);

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the store tests: a scratch directory, fully populated run records, and raw
+// Helpers shared by the store tests: fully populated run records, and raw
 // SQLite access to check what the store wrote behind its API.
 
 #include <sqlite3.h>
@@ -14,45 +14,13 @@
 #include <gtest/gtest.h>
 
 #include "core/store/store.h"
+#include "temp_files.h"
 
 namespace detslim::store::testing {
 
-// A directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = (std::filesystem::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") /
-                           "detslim-store-XXXXXX")
-                              .string();
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << pattern;
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string readBytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void writeBytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
+using detslim::testing::readBytes;
+using detslim::testing::TempDir;
+using detslim::testing::writeBytes;
 
 // Modification time with nanoseconds: the refusal tests need "not touched", not "same second".
 inline timespec modifiedAt(const std::filesystem::path& path) {
