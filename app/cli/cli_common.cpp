@@ -95,6 +95,12 @@ void finishProgress() {
   g_progress_line_open = false;
 }
 
+std::string fixed(double value, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  return buf;
+}
+
 std::string groupDigits(int64_t value) {
   std::string digits = std::to_string(value < 0 ? -value : value);
   std::string out;

@@ -19,6 +19,8 @@ inline constexpr int kExitInterrupted = 130;
 // Prints "detslim: error: <message>" to stderr and returns the exit code for the status.
 int reportError(const Status& status);
 
+// 0.34 -> "0.340" (digits after the point)
+std::string fixed(double value, int digits = 3);
 // 1234567 -> "1,234,567"
 std::string groupDigits(int64_t value);
 // 8216780800 -> "8.217 G"; 1867405 -> "1.867 M"

@@ -18,15 +18,9 @@ namespace detslim::cli {
 
 namespace {
 
-std::string fmt(double v, int digits = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 std::string latencyLine(const LatencySummary& s) {
-  return "median " + fmt(s.median_ms) + " ms  p90 " + fmt(s.p90_ms) + "  p99 " + fmt(s.p99_ms) +
-         "  mean " + fmt(s.mean_ms) + "  std " + fmt(s.std_ms) + "  min " + fmt(s.min_ms) + "  (" +
+  return "median " + fixed(s.median_ms, 2) + " ms  p90 " + fixed(s.p90_ms, 2) + "  p99 " + fixed(s.p99_ms, 2) +
+         "  mean " + fixed(s.mean_ms, 2) + "  std " + fixed(s.std_ms, 2) + "  min " + fixed(s.min_ms, 2) + "  (" +
          std::to_string(s.runs) + " runs)";
 }
 
@@ -35,10 +29,10 @@ void printHuman(const BenchReport& r, std::ostream& out) {
   for (size_t i = 0; i < r.input_shape.size(); ++i) shape += (i ? "x" : "") + std::to_string(r.input_shape[i]);
   out << "Model       " << r.model << "  input " << shape << "  threads " << r.threads << "\n";
   out << "DetSlim     " << latencyLine(r.latency) << "\n";
-  out << "Throughput  " << fmt(r.throughput_ips, 1) << " images/s (batch " << r.batch << ", from the median)\n";
+  out << "Throughput  " << fixed(r.throughput_ips, 1) << " images/s (batch " << r.batch << ", from the median)\n";
   if (!r.peer_name.empty()) {
     out << "Peer        " << r.peer_name << ": " << latencyLine(r.peer_latency) << "\n";
-    out << "Ratio       DetSlim / " << r.peer_name << " = " << fmt(r.ratio_median, 3)
+    out << "Ratio       DetSlim / " << r.peer_name << " = " << fixed(r.ratio_median, 3)
         << " (medians; runs alternated one by one in this process)\n";
     if (r.max_abs_diff >= 0) {
       char buf[96];
@@ -50,7 +44,7 @@ void printHuman(const BenchReport& r, std::ostream& out) {
       << humanBytes(static_cast<double>(r.activation_bytes_without_reuse)) << " without reuse), weights "
       << humanBytes(static_cast<double>(r.weight_bytes)) << "\n";
   out << "Compute     " << humanCount(static_cast<double>(r.macs)) << "MACs per inference ("
-      << fmt(2.0 * static_cast<double>(r.macs) / (r.latency.median_ms * 1e6), 1) << " GFLOP/s at the median)\n";
+      << fixed(2.0 * static_cast<double>(r.macs) / (r.latency.median_ms * 1e6), 1) << " GFLOP/s at the median)\n";
   out << "Kernels    ";
   for (const auto& [k, n] : r.kernels) out << " " << k << " x" << n;
   out << "\n";
@@ -58,7 +52,7 @@ void printHuman(const BenchReport& r, std::ostream& out) {
   out << "\nTime by op (mean per run)\n";
   for (const OpTypeProfile& o : r.op_types) {
     out << "  " << std::left << std::setw(36) << o.op_type << std::right << std::setw(5) << o.count << "  "
-        << std::setw(9) << fmt(o.total_ms, 3) << " ms  " << std::setw(5) << fmt(100 * o.share, 1) << " %\n";
+        << std::setw(9) << fixed(o.total_ms, 3) << " ms  " << std::setw(5) << fixed(100 * o.share, 1) << " %\n";
   }
   out << "\nNodes (mean per run)\n";
   out << "  " << std::left << std::setw(40) << "name" << std::setw(26) << "op" << std::setw(54) << "kernel"
@@ -71,8 +65,8 @@ void printHuman(const BenchReport& r, std::ostream& out) {
     std::string kernel = n.kernel_detail.empty() ? n.kernel : n.kernel + " " + n.kernel_detail;
     if (kernel.size() > 52) kernel = kernel.substr(0, 52);
     out << "  " << std::left << std::setw(40) << name << std::setw(26) << op << std::setw(54) << kernel
-        << std::setw(18) << n.output_shape << std::right << std::setw(10) << fmt(n.mean_ms, 3) << std::setw(8)
-        << fmt(100 * n.share, 1) << std::setw(9) << (n.gflops > 0 ? fmt(n.gflops, 1) : "") << "\n";
+        << std::setw(18) << n.output_shape << std::right << std::setw(10) << fixed(n.mean_ms, 3) << std::setw(8)
+        << fixed(100 * n.share, 1) << std::setw(9) << (n.gflops > 0 ? fixed(n.gflops, 1) : "") << "\n";
   }
 }
 

@@ -39,12 +39,6 @@ struct EvalArgs {
   double pr_conf = EvalOptions{}.pr_confidence;
 };
 
-std::string f3(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
 void printHuman(const EvalReport& r, std::ostream& out) {
   out << "Model     " << r.model << "  (" << r.family << ", " << r.preprocess << " preprocessing, "
       << r.input_width << "x" << r.input_height << ", " << r.threads << " threads)\n";
@@ -58,7 +52,7 @@ void printHuman(const EvalReport& r, std::ostream& out) {
   }
   out << "\n";
   for (const std::string& line : cocoSummaryLines(r.coco)) out << line << "\n";
-  out << "\nPer class (COCO AP area all, maxDets 100; P and R at conf " << f3(r.pr_confidence)
+  out << "\nPer class (COCO AP area all, maxDets 100; P and R at conf " << fixed(r.pr_confidence)
       << ", IoU 0.5)\n";
   char buf[160];
   std::snprintf(buf, sizeof buf, "  %-16s %6s %6s  %6s %6s %6s  %6s %6s\n", "class", "gt", "dets",
@@ -67,13 +61,13 @@ void printHuman(const EvalReport& r, std::ostream& out) {
   for (const EvalClassResult& c : r.classes) {
     std::snprintf(buf, sizeof buf, "  %-16s %6lld %6lld  %6s %6s %6s  %6s %6s\n", c.name.c_str(),
                   static_cast<long long>(c.num_gt), static_cast<long long>(c.num_dets),
-                  f3(c.ap).c_str(), f3(c.ap50).c_str(), f3(c.ap75).c_str(),
-                  f3(c.precision).c_str(), f3(c.recall).c_str());
+                  fixed(c.ap).c_str(), fixed(c.ap50).c_str(), fixed(c.ap75).c_str(),
+                  fixed(c.precision).c_str(), fixed(c.recall).c_str());
     out << buf;
   }
-  out << "\nmAP50-95 " << f3(r.coco.stats[0]) << "  mAP50 " << f3(r.coco.stats[1]) << "  P "
-      << f3(r.precision) << "  R " << f3(r.recall) << "  VOC AP50 " << f3(r.voc_ap50)
-      << " (11-point " << f3(r.voc07_ap50) << ")\n";
+  out << "\nmAP50-95 " << fixed(r.coco.stats[0]) << "  mAP50 " << fixed(r.coco.stats[1]) << "  P "
+      << fixed(r.precision) << "  R " << fixed(r.recall) << "  VOC AP50 " << fixed(r.voc_ap50)
+      << " (11-point " << fixed(r.voc07_ap50) << ")\n";
   std::snprintf(buf, sizeof buf,
                 "Time      %.1f s; per image: preprocess %.2f ms, inference %.2f ms, decode+NMS "
                 "%.2f ms\n",

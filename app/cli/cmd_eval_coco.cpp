@@ -23,12 +23,6 @@ struct EvalCocoArgs {
   bool json = false;
 };
 
-std::string fixed3(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%0.3f", v);
-  return buf;
-}
-
 void printHuman(const CocoEvalResult& r, std::ostream& out) {
   for (const std::string& line : cocoSummaryLines(r)) out << line << "\n";
   out << "\nPer category (area all, maxDets 100; -1: no ground truth)\n";
@@ -36,7 +30,7 @@ void printHuman(const CocoEvalResult& r, std::ostream& out) {
   for (const CocoCategoryResult& c : r.per_category) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%4lld", static_cast<long long>(c.category_id));
-    out << buf << "  " << fixed3(c.ap) << " " << fixed3(c.ap50) << " " << fixed3(c.ap75) << "  "
+    out << buf << "  " << fixed(c.ap) << " " << fixed(c.ap50) << " " << fixed(c.ap75) << "  "
         << c.name << "\n";
   }
 }

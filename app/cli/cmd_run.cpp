@@ -83,35 +83,29 @@ Result<store::Store> openStore(const std::string& db) {
   return store::Store::open(db.empty() ? store::Store::defaultPath() : fs::path(db));
 }
 
-std::string f(double v, int digits = 3) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 void printRun(const RunResult& r, const fs::path& db, std::ostream& out) {
   const store::RunRecord& rec = r.record;
   out << "Run " << rec.id << " stored in " << db.string() << "\n";
-  out << "Config    prune " << rec.prune_method << (rec.sparsity > 0 ? " " + f(rec.sparsity, 2) : "")
+  out << "Config    prune " << rec.prune_method << (rec.sparsity > 0 ? " " + fixed(rec.sparsity, 2) : "")
       << ", precision " << rec.precision << ", threads " << rec.config.value("threads_used", 0)
       << ", input " << r.eval.input_width << "x" << r.eval.input_height << "  (hash "
       << rec.config_hash.substr(0, 12) << ")\n";
   out << "Data      " << rec.dataset.path << " (" << rec.dataset.format << ", " << r.eval.images
       << " images, " << r.eval.boxes << " boxes)\n";
-  out << "Accuracy  mAP50-95 " << f(rec.stats[0]) << "  mAP50 " << f(rec.stats[1]) << "  AP75 "
-      << f(rec.stats[2]) << "  P " << f(rec.precision_at_conf) << "  R " << f(rec.recall_at_conf)
-      << " (conf " << f(rec.pr_confidence, 2) << ")\n";
+  out << "Accuracy  mAP50-95 " << fixed(rec.stats[0]) << "  mAP50 " << fixed(rec.stats[1]) << "  AP75 "
+      << fixed(rec.stats[2]) << "  P " << fixed(rec.precision_at_conf) << "  R " << fixed(rec.recall_at_conf)
+      << " (conf " << fixed(rec.pr_confidence, 2) << ")\n";
   for (const store::LatencyRecord& l : rec.latency) {
     out << (l.kind == store::kLatencyInference ? "Inference " : "End2end   ") << "median "
-        << f(l.summary.median_ms, 2) << " ms  p90 " << f(l.summary.p90_ms, 2) << "  p99 "
-        << f(l.summary.p99_ms, 2) << "  mean " << f(l.summary.mean_ms, 2) << "  std "
-        << f(l.summary.std_ms, 2) << "  misses " << f(100.0 * l.deadline_miss_rate, 1)
-        << "% of " << f(l.deadline_ms, 1) << " ms  (" << l.summary.runs << " "
+        << fixed(l.summary.median_ms, 2) << " ms  p90 " << fixed(l.summary.p90_ms, 2) << "  p99 "
+        << fixed(l.summary.p99_ms, 2) << "  mean " << fixed(l.summary.mean_ms, 2) << "  std "
+        << fixed(l.summary.std_ms, 2) << "  misses " << fixed(100.0 * l.deadline_miss_rate, 1)
+        << "% of " << fixed(l.deadline_ms, 1) << " ms  (" << l.summary.runs << " "
         << (l.kind == store::kLatencyInference ? "runs" : "images") << ")\n";
   }
   out << "Throughput";
   for (const store::ThroughputRecord& t : rec.throughput) {
-    out << "  batch " << t.batch << ": " << f(t.images_per_s, 1) << " img/s";
+    out << "  batch " << t.batch << ": " << fixed(t.images_per_s, 1) << " img/s";
   }
   out << "\n";
   if (rec.memory) {
