@@ -4,15 +4,18 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/base/cpu.h"
+#include "core/engine/float16_lowering.h"
 #include "core/engine/fusion.h"
 #include "core/engine/memory_plan.h"
 #include "core/engine/plan_impl.h"
+#include "core/engine/qdq_fusion.h"
 #include "core/graph/passes.h"
 #include "core/graph/stats.h"
 #include "core/kernels/opt/dnnl_common.h"
@@ -33,7 +36,7 @@ int64_t stepMacs(const Node& node, const NodeContext& ctx) {
   const int64_t out = ctx.outputs[0].numel();
   const Shape& w = ctx.inputs[1].shape;
   const std::string& op = node.op_type;
-  if ((op == "Conv" || op == "FusedConv" || op == "ConvInteger") && !w.empty() && w[0] > 0) {
+  if ((op == "Conv" || op == "FusedConv" || op == "QConv" || op == "ConvInteger") && !w.empty() && w[0] > 0) {
     return out * (shapeNumel(w) / w[0]);
   }
   if (op == "ConvTranspose" && !w.empty() && w[0] > 0) {
@@ -90,6 +93,9 @@ class Compiler {
   std::unordered_map<std::string, int> ids_;
   std::vector<std::unique_ptr<Tensor>> constant_pool_;
   std::vector<Node> runtime_nodes_;  // what is left to execute, in order
+  // The node evaluated at compile time behind each folded value, by value name (the QDQ fusion
+  // finds a quantized Conv's weight DequantizeLinear here).
+  std::unordered_map<std::string, Node> folded_producers_;
   std::vector<std::string> runtime_fused_;
 
   struct PlannedStep {
@@ -162,6 +168,10 @@ NodeContext Compiler::contextFor(const Node& node) const {
   if (node.domain == "detslim") ctx.opset = work_.opsetVersion("");
   ctx.num_threads = num_threads_;
   ctx.cpu = options_.reference_only ? CpuFeatures::baseline() : CpuFeatures::host();
+  const auto& keep = options_.keep_fp32_nodes;
+  ctx.compute = std::find(keep.begin(), keep.end(), node.name) != keep.end()
+                    ? ComputePrecision::kFloat32
+                    : options_.compute;
   for (const std::string& name : node.inputs) {
     if (name.empty()) {
       ctx.inputs.emplace_back();
@@ -199,7 +209,10 @@ Status Compiler::inferAndFold() {
     const bool shape_only = node.op_type == "Shape" && node.domain.empty();
     int64_t out_elements = 0;
     for (const ValueDesc& d : ctx.outputs) out_elements += d.present() ? d.numel() : 0;
-    const bool fold = (all_constant || shape_only) && out_elements <= kMaxFoldElements;
+    // A DequantizeLinear of constants is a QDQ model's weight: always folded, whatever its size,
+    // so the convolution gets a constant weight (and the QDQ fusion finds the int8 one).
+    const bool dequantize_constant = all_constant && node.op_type == "DequantizeLinear" && node.domain.empty();
+    const bool fold = ((all_constant || shape_only) && out_elements <= kMaxFoldElements) || dequantize_constant;
     std::vector<Tensor> folded;
     if (fold) {
       // Evaluate now with the reference kernel (Shape reads only the shape, never the data).
@@ -226,7 +239,10 @@ Status Compiler::inferAndFold() {
       Value& v = values_[static_cast<size_t>(id)];
       if (v.desc.present()) return invalidArgument(node.describe() + ": value '" + node.outputs[i] + "' is produced twice");
       v.desc = i < ctx.outputs.size() ? ctx.outputs[i] : ValueDesc{};
-      if (fold && i < folded.size() && folded[i].defined()) v.constant = keepConstant(std::move(folded[i]));
+      if (fold && i < folded.size() && folded[i].defined()) {
+        v.constant = keepConstant(std::move(folded[i]));
+        folded_producers_.emplace(node.outputs[i], node);
+      }
     }
     if (!fold) runtime_nodes_.push_back(node);
   }
@@ -258,6 +274,7 @@ Status Compiler::createSteps() {
     step.info.kernel_detail = std::string(layoutName(src.desc.layout)) + ">" + std::string(layoutName(to));
     step.info.output_shapes = {src.desc.shape};
     step.info.output_layouts = {std::string(layoutName(to))};
+    step.info.output_dtypes = {src.desc.dtype};
     steps_.push_back(std::move(step));
     reordered.emplace(key, dst);
     return dst;
@@ -271,10 +288,16 @@ Status Compiler::createSteps() {
       if (!in.empty()) readers[in].push_back(&node);
     }
   }
-  auto readsNhwc = [](const Node& reader) {
+  std::function<bool(const Node&)> readsNhwc = [&](const Node& reader) {
     static const std::unordered_set<std::string> kNhwcReaders = {
         "Conv", "FusedConv", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Resize",
-        "Sigmoid", "Add", "Sub", "Mul", "Div", "Pow", "Split"};
+        "Sigmoid", "Add", "Sub", "Mul", "Div", "Pow", "Split", "QConv", "QuantizeLinear",
+        "DequantizeLinear"};
+    // float16 rounding takes any layout: it reads NHWC when one of its own readers does.
+    if (reader.op_type == "RoundToHalf" && reader.outputs.size() == 1) {
+      const auto& next = readers[reader.outputs[0]];
+      return std::any_of(next.begin(), next.end(), [&](const Node* x) { return readsNhwc(*x); });
+    }
     return kNhwcReaders.count(reader.op_type) > 0;
   };
 
@@ -282,7 +305,8 @@ Status Compiler::createSteps() {
     const Node& node = runtime_nodes_[n];
     NodeContext ctx = contextFor(node);
     std::optional<KernelChoice> preset;
-    const bool is_conv = (node.op_type == "Conv" && node.domain.empty()) || node.op_type == "FusedConv";
+    const bool is_conv = (node.op_type == "Conv" && node.domain.empty()) || node.op_type == "FusedConv" ||
+                         node.op_type == "QConv";
     if (is_conv && !options_.reference_only && node.outputs.size() == 1) {
       DnnlLayoutRequest request;
       const auto& r = readers[node.outputs[0]];
@@ -299,7 +323,11 @@ Status Compiler::createSteps() {
         if (kernel) {
           KernelChoice c;
           c.kernel = std::move(kernel);
-          c.impl_name = node.op_type == "FusedConv" ? "f32_fusedconv_dnnl" : "f32_conv_dnnl";
+          const auto* dnnl_kernel = dynamic_cast<const DnnlKernel*>(c.kernel.get());
+          const std::string dtype = dnnl_kernel && dnnl_kernel->computesInBf16() ? "bf16" : "f32";
+          c.impl_name = node.op_type == "FusedConv" ? dtype + "_fusedconv_dnnl"
+                        : node.op_type == "QConv"   ? "int8_qconv_dnnl"
+                                                    : dtype + "_conv_dnnl";
           preset = std::move(c);
         }
       }
@@ -344,6 +372,7 @@ Status Compiler::createSteps() {
       if (id < 0) continue;
       info.output_shapes.push_back(values_[static_cast<size_t>(id)].desc.shape);
       info.output_layouts.emplace_back(layoutName(values_[static_cast<size_t>(id)].desc.layout));
+      info.output_dtypes.push_back(values_[static_cast<size_t>(id)].desc.dtype);
     }
     info.macs = stepMacs(node, ctx);
     step.kernel = std::move(choice.kernel);
@@ -440,6 +469,8 @@ Status Compiler::planMemory() {
     const int root = planner.root(id);
     const Value& r = values_[static_cast<size_t>(root)];
     if (auto it = output_slot.find(id); it != output_slot.end()) return p.outputs[it->second].rawMutable();
+    // A view of a graph output (a Reshape reading it) lives in that output's own buffer.
+    if (auto it = output_slot.find(root); it != output_slot.end()) return p.outputs[it->second].rawMutable();
     if (r.constant) return const_cast<void*>(r.constant->raw());
     if (r.input_index >= 0) {
       p.patches.push_back({step, slot, out_slot, static_cast<size_t>(r.input_index)});
@@ -475,6 +506,12 @@ Status Compiler::planMemory() {
 Result<Plan> Compiler::run() {
   num_threads_ = options_.num_threads > 0 ? options_.num_threads : availableCores();
   work_ = model_;
+  // float16 graphs run as float16 storage, float32 compute (float16_lowering.h); the reference
+  // path runs the float16 graph as it is (the oracle).
+  Float16Lowering half;
+  if (!options_.reference_only) {
+    DS_ASSIGN_OR_RETURN(half, lowerFloat16(work_));
+  }
   if (options_.fuse) {
     DS_ASSIGN_OR_RETURN(PassReport bn, foldBatchNorm(work_));
     (void)bn;
@@ -495,6 +532,43 @@ Result<Plan> Compiler::run() {
     }, [&](const std::string& name) {
       auto it = ids_.find(name);
       return it != ids_.end() && values_[static_cast<size_t>(it->second)].graph_output;
+    });
+  }
+  // QDQ models: quantized convolutions and scale-preserving ops run on the integers. The
+  // reference path runs the QDQ graph as it is (the oracle the integer path is checked against).
+  if (options_.fuse && !options_.reference_only) {
+    QdqFusionLookups qdq;
+    qdq.desc_of = [&](const std::string& name) -> const ValueDesc* {
+      auto it = ids_.find(name);
+      return it == ids_.end() ? nullptr : &values_[static_cast<size_t>(it->second)].desc;
+    };
+    qdq.constant_of = [&](const std::string& name) -> const Tensor* {
+      auto it = ids_.find(name);
+      return it == ids_.end() ? nullptr : values_[static_cast<size_t>(it->second)].constant;
+    };
+    qdq.is_graph_output = [&](const std::string& name) {
+      auto it = ids_.find(name);
+      return it != ids_.end() && values_[static_cast<size_t>(it->second)].graph_output;
+    };
+    qdq.folded_producer = [&](const std::string& name) -> const Node* {
+      auto it = folded_producers_.find(name);
+      return it == folded_producers_.end() ? nullptr : &it->second;
+    };
+    fuseQdq(FusionInput{runtime_nodes_, runtime_fused_}, qdq);
+  }
+  if (half.applied) {
+    for (const std::string& name : half.round_values) {  // folded at compile time
+      auto it = ids_.find(name);
+      if (it == ids_.end()) continue;
+      Value& v = values_[static_cast<size_t>(it->second)];
+      if (v.constant && v.desc.dtype == DType::kFloat32) v.constant = keepConstant(roundTensorToHalf(*v.constant));
+    }
+    insertHalfRounding(runtime_nodes_, runtime_fused_, half, [&](const std::string& name) {
+      std::string wide = name + "@f32";
+      while (ids_.count(wide)) wide += "'";
+      const ValueDesc desc = values_[static_cast<size_t>(ids_.at(name))].desc;
+      values_[static_cast<size_t>(valueId(wide))].desc = desc;
+      return wide;
     });
   }
   DS_RETURN_IF_ERROR(createSteps());

@@ -33,6 +33,10 @@ struct EngineOptions {
   bool fuse = true;             // BatchNorm folding and Conv + activation (+ Add) fusion
   bool reuse_memory = true;     // liveness-based arena; false gives every value its own bytes
   bool profile = false;         // time every step in run()
+  // Precision of Conv / FusedConv / ConvTranspose / Gemm / MatMul (docs/quant.md: bf16 is a
+  // compile option). kBFloat16 needs AVX-512 BF16; without it those nodes stay float32.
+  ComputePrecision compute = ComputePrecision::kFloat32;
+  std::vector<std::string> keep_fp32_nodes;  // node names computed in float32 regardless
 };
 
 // One executed step as the profiler and `detslim bench --profile` show it.
@@ -44,6 +48,7 @@ struct StepInfo {
   std::string kernel_detail;   // what it runs, e.g. oneDNN's "brgconv:avx512_core nhwc>nhwc"
   std::vector<Shape> output_shapes;
   std::vector<std::string> output_layouts;
+  std::vector<DType> output_dtypes;
   int64_t macs = 0;            // Conv/Gemm/MatMul multiply-accumulates of this step
 };
 

@@ -37,6 +37,11 @@ struct ValueDesc {
   size_t bytes() const;
 };
 
+// Arithmetic precision of convolutions and matrix products (EngineOptions::compute):
+// kBFloat16 runs them as oneDNN bf16 primitives (bf16 weights packed at create, bf16 src
+// converted in the kernel, f32 accumulation and f32 dst) on CPUs with AVX-512 BF16.
+enum class ComputePrecision : uint8_t { kFloat32 = 0, kBFloat16 = 1 };
+
 // What an op's shape function and a kernel factory see about one node at compile time.
 struct NodeContext {
   const Node* node = nullptr;
@@ -46,6 +51,7 @@ struct NodeContext {
   std::vector<ValueDesc> outputs;        // filled by the op's shape function
   int num_threads = 1;
   CpuFeatures cpu;
+  ComputePrecision compute = ComputePrecision::kFloat32;  // for this node (kept nodes: f32)
 
   const Tensor* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }
   bool hasInput(size_t i) const { return i < inputs.size() && inputs[i].present(); }

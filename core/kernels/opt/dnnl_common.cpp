@@ -157,6 +157,7 @@ Result<std::unique_ptr<Kernel>> makeDnnlKernelWithLayouts(const NodeContext& ctx
                                                           std::string* why_not) {
   const std::string& op = ctx.node->op_type;
   if (op == "Conv" || op == "FusedConv") return dnnl_internal::makeConv(ctx, request, why_not);
+  if (op == "QConv") return dnnl_internal::makeQConv(ctx, request, why_not);
   if (op == "ConvTranspose") return dnnl_internal::makeConvTranspose(ctx, request, why_not);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") {
     return dnnl_internal::makePool(ctx, request, why_not);

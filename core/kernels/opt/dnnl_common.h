@@ -2,7 +2,8 @@
 // The oneDNN kernels (core/kernels/opt/dnnl_*.cpp) and their contract with the engine.
 //
 // Kernels: f32 Conv, FusedConv, ConvTranspose (2-D), MaxPool, AveragePool, GlobalAveragePool
-// (2-D), Gemm and MatMul, each a oneDNN primitive created once per node. Every factory refuses
+// (2-D), Gemm and MatMul, and the INT8 QConv (u8 / s8 x s8, dnnl_qconv.cpp; its output is u8,
+// s8 or f32 as y_type says), each a oneDNN primitive created once per node. Every factory refuses
 // (nullptr + why_not) what oneDNN cannot do exactly or fast: a dtype other than f32, another
 // rank, a CPU without AVX2 (CpuFeatures::baseline() forces the reference path in tests), weights
 // not known at compile time, attributes without a oneDNN equivalent, and any configuration for
@@ -67,6 +68,9 @@ class DnnlKernel : public Kernel {
  public:
   // oneDNN's implementation name (impl_info_str) and the src>dst layouts.
   std::string detail() const override = 0;
+  // True when the primitive computes in bf16 (EngineOptions::compute; its profile name is
+  // bf16_*_dnnl).
+  virtual bool computesInBf16() const { return false; }
 };
 
 // Layouts the engine asks of a oneDNN kernel; nullopt leaves the choice to the kernel (as the
@@ -76,7 +80,7 @@ struct DnnlLayoutRequest {
   std::optional<Layout> dst;  // output 0 (and FusedConv's Sum input)
 };
 
-// Creates the oneDNN kernel of a Conv, FusedConv, ConvTranspose, MaxPool, AveragePool or
+// Creates the oneDNN kernel of a Conv, FusedConv, QConv, ConvTranspose, MaxPool, AveragePool or
 // GlobalAveragePool node with the requested layouts. nullptr + why_not when the op or the
 // layouts are not supported (including when oneDNN only has its reference implementation for
 // them); an error Status when the node is invalid. ctx.outputs must have been filled by the op's

@@ -30,6 +30,7 @@ using dnnl_util::AxisPads;
 using dnnl_util::refuse;
 
 constexpr memory::data_type kF32 = memory::data_type::f32;
+constexpr memory::data_type kBf16 = memory::data_type::bf16;
 
 // ---- FusedConv epilogue as post-ops ------------------------------------------------------------
 
@@ -128,6 +129,9 @@ struct ConvSetup {
   const void* wei_data = nullptr;
   const void* bias_data = nullptr;
   Epilogue epilogue;
+  // bf16 compute (EngineOptions::compute): bf16 src and weights, f32 bias, accumulation and dst.
+  // The kernel converts the f32 src into scratch itself, so activations stay f32 between layers.
+  bool bf16 = false;
 };
 
 // Checks shared by Conv and ConvTranspose; empty when fine, else the reason to refuse.
@@ -258,8 +262,9 @@ std::string layoutPair(Layout src, Layout dst) {
 // The primitive descriptor for one layout pair; throws dnnl::error when oneDNN has none.
 dnnl::primitive_desc makePd(const ConvSetup& s, Layout src_layout, Layout dst_layout,
                             Residual residual, int* binary_index) {
-  const memory::desc src_md(s.src, kF32, dnnl_util::activationTag(src_layout));
-  const memory::desc wei_md(s.wei, kF32, memory::format_tag::any);
+  const memory::data_type compute_dt = s.bf16 ? kBf16 : kF32;
+  const memory::desc src_md(s.src, compute_dt, dnnl_util::activationTag(src_layout));
+  const memory::desc wei_md(s.wei, compute_dt, memory::format_tag::any);
   const memory::desc bias_md =
       s.bias.empty() ? memory::desc() : memory::desc(s.bias, kF32, memory::format_tag::a);
   const memory::desc dst_md(s.dst, kF32, dnnl_util::activationTag(dst_layout));
@@ -379,7 +384,8 @@ class DnnlConvKernel final : public DnnlKernel {
       : src_layout_(choice.src),
         out_layout_(choice.staged_out.value_or(choice.dst)),
         residual_(choice.residual),
-        detail_(choice.impl + " " + layoutPair(choice.src, choice.dst)) {
+        detail_(choice.impl + " " + layoutPair(choice.src, choice.dst)),
+        bf16_(s.bf16) {
     if (s.epilogue.has_sum) {
       detail_ += residual_ == Residual::kSumPostOp ? " +sum" : " +add";
     }
@@ -416,11 +422,34 @@ class DnnlConvKernel final : public DnnlKernel {
       detail_ += " >" + std::string(layoutName(*choice.staged_out)) + " (reorder " +
                  dnnl_util::implName(reorder_pd) + ")";
     }
+    if (bf16_) {
+      // f32 src -> bf16 in scratch, same layout, before each convolution.
+      const memory::desc src_f32(s.src, kF32, dnnl_util::activationTag(choice.src));
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const dnnl::reorder::primitive_desc to_bf16_pd(dnnl_util::cpuEngine(), src_f32,
+                                                     dnnl_util::cpuEngine(), pd.src_desc(), attr);
+      to_bf16_ = dnnl_util::PrimitiveRunner(dnnl::reorder(to_bf16_pd), to_bf16_pd);
+      src_f32_ = &to_bf16_.bindable(DNNL_ARG_FROM, src_f32);
+      src_bf16_ = &to_bf16_.bindable(DNNL_ARG_TO, pd.src_desc());
+      scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, to_bf16_.scratchBytes()));
+      src_bf16_offset_ = scratchpad_bytes_ + alignUp(staged_bytes_);
+      src_bf16_bytes_ = pd.src_desc().get_size();
+      detail_ = "bf16 " + detail_;
+    }
   }
 
   void run(const KernelArgs& args) override {
     dnnl_util::guarded([&] {
-      dnnl_util::bind(*src_, args.inputs[0]);
+      if (bf16_) {
+        void* src_bf16 = static_cast<std::byte*>(args.scratch) + src_bf16_offset_;
+        dnnl_util::bind(*src_f32_, args.inputs[0]);
+        dnnl_util::bind(*src_bf16_, src_bf16);
+        to_bf16_.execute(args.scratch);
+        dnnl_util::bind(*src_, src_bf16);
+      } else {
+        dnnl_util::bind(*src_, args.inputs[0]);
+      }
       if (residual_ == Residual::kSumPostOp && args.inputs[3] != args.outputs[0]) {
         std::memcpy(args.outputs[0], args.inputs[3], dst_bytes_);
       } else if (residual_ == Residual::kBinaryAdd) {
@@ -441,8 +470,10 @@ class DnnlConvKernel final : public DnnlKernel {
   }
 
   size_t scratchBytes() const override {
+    if (bf16_) return src_bf16_offset_ + src_bf16_bytes_;
     return staged_bytes_ == 0 ? scratchpad_bytes_ : scratchpad_bytes_ + staged_bytes_;
   }
+  bool computesInBf16() const override { return bf16_; }
   Layout inputLayout(size_t i) const override {
     if (i == 0) return src_layout_;
     if (i == 3) return out_layout_;
@@ -467,6 +498,12 @@ class DnnlConvKernel final : public DnnlKernel {
   Layout out_layout_;
   Residual residual_;
   std::string detail_;
+  bool bf16_ = false;
+  dnnl_util::PrimitiveRunner to_bf16_;  // only with bf16
+  memory* src_f32_ = nullptr;
+  memory* src_bf16_ = nullptr;
+  size_t src_bf16_offset_ = 0;  // in scratch, after the scratchpad and the staged output
+  size_t src_bf16_bytes_ = 0;
 };
 
 Result<std::unique_ptr<Kernel>> createConvKernel(const NodeContext& ctx, const ConvSetup& s,
@@ -482,12 +519,15 @@ Result<std::unique_ptr<Kernel>> createConvKernel(const NodeContext& ctx, const C
   }
 }
 
-}  // namespace
+// Empty when the node asks for bf16 compute and the CPU has AVX-512 BF16, else the reason.
+std::string bf16Refusal(const NodeContext& ctx) {
+  if (ctx.compute != ComputePrecision::kBFloat16) return "compute precision is float32";
+  if (!ctx.cpu.avx512_bf16 || !ctx.cpu.hasAvx512Core()) return "the CPU has no AVX-512 BF16";
+  return {};
+}
 
-namespace dnnl_internal {
-
-Result<std::unique_ptr<Kernel>> makeConv(const NodeContext& ctx, const DnnlLayoutRequest& request,
-                                         std::string* why_not) {
+Result<std::unique_ptr<Kernel>> makeConvIn(const NodeContext& ctx, const DnnlLayoutRequest& request,
+                                           std::string* why_not, bool bf16) {
   const bool fused = ctx.node->op_type == "FusedConv";
   if (std::string reason = checkConvInputs(ctx, fused ? 4 : 3); !reason.empty()) {
     return refuse(why_not, reason);
@@ -505,7 +545,21 @@ Result<std::unique_ptr<Kernel>> makeConv(const NodeContext& ctx, const DnnlLayou
   if (setup.epilogue.has_sum && ctx.inputs[3].shape != ctx.outputs[0].shape) {
     return refuse(why_not, "Sum does not have the output's shape");
   }
+  setup.bf16 = bf16;
   return createConvKernel(ctx, setup, request, why_not);
+}
+
+}  // namespace
+
+namespace dnnl_internal {
+
+Result<std::unique_ptr<Kernel>> makeConv(const NodeContext& ctx, const DnnlLayoutRequest& request,
+                                         std::string* why_not) {
+  if (bf16Refusal(ctx).empty()) {
+    DS_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, makeConvIn(ctx, request, why_not, true));
+    if (kernel) return kernel;
+  }
+  return makeConvIn(ctx, request, why_not, false);
 }
 
 Result<std::unique_ptr<Kernel>> makeConvTranspose(const NodeContext& ctx,
@@ -522,11 +576,20 @@ Result<std::unique_ptr<Kernel>> makeConvTranspose(const NodeContext& ctx,
 }  // namespace dnnl_internal
 
 Result<std::unique_ptr<Kernel>> makeDnnlConv(const NodeContext& ctx, std::string* why_not) {
-  return dnnl_internal::makeConv(ctx, {}, why_not);
+  return makeConvIn(ctx, {}, why_not, false);
 }
 
 Result<std::unique_ptr<Kernel>> makeDnnlFusedConv(const NodeContext& ctx, std::string* why_not) {
-  return dnnl_internal::makeConv(ctx, {}, why_not);
+  return makeConvIn(ctx, {}, why_not, false);
+}
+
+Result<std::unique_ptr<Kernel>> makeDnnlConvBf16(const NodeContext& ctx, std::string* why_not) {
+  if (std::string reason = bf16Refusal(ctx); !reason.empty()) return refuse(why_not, reason);
+  return makeConvIn(ctx, {}, why_not, true);
+}
+
+Result<std::unique_ptr<Kernel>> makeDnnlFusedConvBf16(const NodeContext& ctx, std::string* why_not) {
+  return makeDnnlConvBf16(ctx, why_not);
 }
 
 Result<std::unique_ptr<Kernel>> makeDnnlConvTranspose(const NodeContext& ctx,

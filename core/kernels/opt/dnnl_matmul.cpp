@@ -1,5 +1,6 @@
 // oneDNN matrix products: Gemm (Y = alpha * A' B' + beta * C) and MatMul (numpy semantics with
-// broadcast batch dims), f32, plain layouts.
+// broadcast batch dims), f32, plain layouts; with EngineOptions::compute bf16 and a constant B,
+// bf16 x bf16 with f32 accumulation and f32 dst (A converted into scratch by the kernel).
 //
 // Constant B is packed once at create in oneDNN's preferred format (with Gemm's alpha folded in);
 // a runtime B is read in place through strides (transB included). beta * C enters as the bias
@@ -27,6 +28,7 @@ using dnnl::memory;
 using dnnl_util::refuse;
 
 constexpr memory::data_type kF32 = memory::data_type::f32;
+constexpr memory::data_type kBf16 = memory::data_type::bf16;
 
 // Row-major strides of dims.
 memory::dims denseStrides(const memory::dims& dims) {
@@ -60,7 +62,15 @@ struct MatMulSetup {
   int64_t m = 0, n = 0, c_row_stride = 0, c_col_stride = 0;
   bool c_constant = false;
   std::vector<float> c_values;
+  // bf16 compute (constant B only): A converted to bf16 in scratch, B packed as bf16, f32 dst.
+  bool bf16 = false;
 };
+
+// Scratch alignment of the bf16 copy of A after oneDNN's scratchpad.
+constexpr size_t kScratchAlignment = 64;
+size_t alignUp(size_t bytes) {
+  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
+}
 
 // Fills dst [m, n] with C broadcast.
 void broadcastFill(const MatMulSetup& s, const float* c, float* dst) {
@@ -80,6 +90,19 @@ class DnnlMatMulKernel final : public DnnlKernel {
   DnnlMatMulKernel(MatMulSetup s, const dnnl::primitive_desc& pd, const std::string& impl)
       : runner_(dnnl::primitive(pd), pd), s_(std::move(s)), detail_(impl) {
     a_ = &runner_.bindable(DNNL_ARG_SRC, pd.src_desc());
+    scratchpad_bytes_ = runner_.scratchBytes();
+    if (s_.bf16) {
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const dnnl::reorder::primitive_desc to_bf16_pd(dnnl_util::cpuEngine(), s_.a,
+                                                     dnnl_util::cpuEngine(), pd.src_desc(), attr);
+      to_bf16_ = dnnl_util::PrimitiveRunner(dnnl::reorder(to_bf16_pd), to_bf16_pd);
+      a_f32_ = &to_bf16_.bindable(DNNL_ARG_FROM, s_.a);
+      a_bf16_ = &to_bf16_.bindable(DNNL_ARG_TO, pd.src_desc());
+      scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, to_bf16_.scratchBytes()));
+      a_bf16_bytes_ = pd.src_desc().get_size();
+      detail_ = "bf16 " + detail_;
+    }
     dst_ = &runner_.bindable(DNNL_ARG_DST, pd.dst_desc());
     if (s_.pack_b) {
       runner_.fixed(DNNL_ARG_WEIGHTS,
@@ -101,18 +124,32 @@ class DnnlMatMulKernel final : public DnnlKernel {
       broadcastFill(s_, c, static_cast<float*>(args.outputs[0]));
     }
     dnnl_util::guarded([&] {
-      dnnl_util::bind(*a_, args.inputs[0]);
+      if (s_.bf16) {
+        void* a_bf16 = static_cast<std::byte*>(args.scratch) + scratchpad_bytes_;
+        dnnl_util::bind(*a_f32_, args.inputs[0]);
+        dnnl_util::bind(*a_bf16_, a_bf16);
+        to_bf16_.execute(args.scratch);
+        dnnl_util::bind(*a_, a_bf16);
+      } else {
+        dnnl_util::bind(*a_, args.inputs[0]);
+      }
       if (!s_.pack_b) dnnl_util::bind(*b_, args.inputs[1]);
       dnnl_util::bind(*dst_, args.outputs[0]);
       runner_.execute(args.scratch);
     });
   }
 
-  size_t scratchBytes() const override { return runner_.scratchBytes(); }
+  size_t scratchBytes() const override { return scratchpad_bytes_ + a_bf16_bytes_; }
   std::string detail() const override { return detail_; }
+  bool computesInBf16() const override { return s_.bf16; }
 
  private:
   dnnl_util::PrimitiveRunner runner_;
+  dnnl_util::PrimitiveRunner to_bf16_;  // only with bf16
+  memory* a_f32_ = nullptr;
+  memory* a_bf16_ = nullptr;
+  size_t scratchpad_bytes_ = 0;
+  size_t a_bf16_bytes_ = 0;
   MatMulSetup s_;
   memory* a_ = nullptr;
   memory* b_ = nullptr;
@@ -129,7 +166,13 @@ dnnl::primitive_desc makeMatMulPd(const MatMulSetup& s) {
   attr.set_post_ops(ops);
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const memory::desc bias_md = s.c_mode == CMode::kBias ? plainDesc({1, s.n}) : memory::desc();
-  const dnnl::matmul::desc desc(s.a, s.b, bias_md, s.dst);
+  memory::desc a = s.a;
+  memory::desc b = s.b;
+  if (s.bf16) {
+    a = memory::desc(s.a.dims(), kBf16, denseStrides(s.a.dims()));
+    b = memory::desc(s.b.dims(), kBf16, memory::format_tag::any);
+  }
+  const dnnl::matmul::desc desc(a, b, bias_md, s.dst);
   return dnnl::matmul::primitive_desc(desc, attr, dnnl_util::cpuEngine());
 }
 
@@ -166,9 +209,15 @@ std::vector<float> copyFloats(const Tensor& t) {
   return std::vector<float>(data, data + t.numel());
 }
 
-}  // namespace
+// Empty when the node asks for bf16 compute and the CPU has AVX-512 BF16, else the reason.
+std::string bf16Refusal(const NodeContext& ctx) {
+  if (ctx.compute != ComputePrecision::kBFloat16) return "compute precision is float32";
+  if (!ctx.cpu.avx512_bf16 || !ctx.cpu.hasAvx512Core()) return "the CPU has no AVX-512 BF16";
+  if (!ctx.constant(1)) return "B is not constant (bf16 packs B at create)";
+  return {};
+}
 
-Result<std::unique_ptr<Kernel>> makeDnnlGemm(const NodeContext& ctx, std::string* why_not) {
+Result<std::unique_ptr<Kernel>> makeGemmIn(const NodeContext& ctx, std::string* why_not, bool bf16) {
   if (std::string reason = dnnl_util::checkF32AndCpu(ctx); !reason.empty()) {
     return refuse(why_not, reason);
   }
@@ -204,6 +253,7 @@ Result<std::unique_ptr<Kernel>> makeDnnlGemm(const NodeContext& ctx, std::string
     s.b = s.b_user;
     s.pre_scale = alpha;
   }
+  s.bf16 = bf16;
   if (!ctx.hasInput(2) || beta == 0.0f) return createMatMul(ctx, {s}, why_not);
 
   const Shape& c = ctx.inputs[2].shape;
@@ -234,7 +284,7 @@ Result<std::unique_ptr<Kernel>> makeDnnlGemm(const NodeContext& ctx, std::string
   return createMatMul(ctx, std::move(setups), why_not);
 }
 
-Result<std::unique_ptr<Kernel>> makeDnnlMatMul(const NodeContext& ctx, std::string* why_not) {
+Result<std::unique_ptr<Kernel>> makeMatMulIn(const NodeContext& ctx, std::string* why_not, bool bf16) {
   if (std::string reason = dnnl_util::checkF32AndCpu(ctx); !reason.empty()) {
     return refuse(why_not, reason);
   }
@@ -270,7 +320,28 @@ Result<std::unique_ptr<Kernel>> makeDnnlMatMul(const NodeContext& ctx, std::stri
   } else {
     s.b = s.b_user;
   }
+  s.bf16 = bf16;
   return createMatMul(ctx, {std::move(s)}, why_not);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> makeDnnlGemm(const NodeContext& ctx, std::string* why_not) {
+  return makeGemmIn(ctx, why_not, false);
+}
+
+Result<std::unique_ptr<Kernel>> makeDnnlMatMul(const NodeContext& ctx, std::string* why_not) {
+  return makeMatMulIn(ctx, why_not, false);
+}
+
+Result<std::unique_ptr<Kernel>> makeDnnlGemmBf16(const NodeContext& ctx, std::string* why_not) {
+  if (std::string reason = bf16Refusal(ctx); !reason.empty()) return refuse(why_not, reason);
+  return makeGemmIn(ctx, why_not, true);
+}
+
+Result<std::unique_ptr<Kernel>> makeDnnlMatMulBf16(const NodeContext& ctx, std::string* why_not) {
+  if (std::string reason = bf16Refusal(ctx); !reason.empty()) return refuse(why_not, reason);
+  return makeMatMulIn(ctx, why_not, true);
 }
 
 }  // namespace detslim

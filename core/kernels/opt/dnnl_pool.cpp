@@ -1,5 +1,7 @@
 // oneDNN pooling: MaxPool, AveragePool and GlobalAveragePool, f32, 2-D, in whatever layout the
 // producer delivers (plain, nhwc or nChw16c), so a pool between two convolutions costs no reorder.
+// MaxPool also on uint8 / int8 (a QDQ model's integer activations, docs/quant.md): the maximum
+// of quantized values is the quantized maximum, so the integers pool as they are.
 //
 // ceil_mode is expressed as extra end padding, which oneDNN's max pooling and exclude-padding
 // average ignore exactly as ONNX does; AveragePool with count_include_pad would count that extra
@@ -23,7 +25,6 @@ using dnnl::algorithm;
 using dnnl::memory;
 using dnnl_util::refuse;
 
-constexpr memory::data_type kF32 = memory::data_type::f32;
 
 struct PoolSetup {
   algorithm alg = algorithm::pooling_max;
@@ -94,10 +95,10 @@ Result<PoolSetup> poolSetup(const NodeContext& ctx, std::string* why_not) {
   return s;
 }
 
-dnnl::primitive_desc makePoolPd(const PoolSetup& s, Layout layout) {
+dnnl::primitive_desc makePoolPd(const PoolSetup& s, Layout layout, memory::data_type type) {
   const memory::format_tag tag = dnnl_util::activationTag(layout);
-  const memory::desc src_md(s.src, kF32, tag);
-  const memory::desc dst_md(s.dst, kF32, tag);
+  const memory::desc src_md(s.src, type, tag);
+  const memory::desc dst_md(s.dst, type, tag);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, s.alg, src_md,
@@ -137,15 +138,22 @@ class DnnlPoolKernel final : public DnnlKernel {
   std::string detail_;
 };
 
-}  // namespace
-
-namespace dnnl_internal {
-
-Result<std::unique_ptr<Kernel>> makePool(const NodeContext& ctx, const DnnlLayoutRequest& request,
-                                         std::string* why_not) {
-  if (std::string reason = dnnl_util::checkF32AndCpu(ctx); !reason.empty()) {
-    return refuse(why_not, reason);
+// Empty when the node is a MaxPool on uint8 / int8 (input and output alike) on a CPU the oneDNN
+// kernels suit; otherwise the reason.
+std::string checkInt8MaxPool(const NodeContext& ctx) {
+  if (!ctx.cpu.avx2 || !ctx.cpu.fma) {
+    return "the oneDNN kernels need AVX2 + FMA (CPU has: " + ctx.cpu.toString() + ")";
   }
+  if (ctx.node->op_type != "MaxPool") return "integer pooling is MaxPool only";
+  const DType d = ctx.hasInput(0) ? ctx.inputs[0].dtype : DType::kUndefined;
+  if (d != DType::kUInt8 && d != DType::kInt8) return "uint8 / int8 only";
+  if (ctx.outputs.empty() || ctx.outputs[0].dtype != d) return "output 0 must have the input's dtype";
+  return {};
+}
+
+// The pooling kernel for data of `type`; the caller has checked dtypes and CPU.
+Result<std::unique_ptr<Kernel>> makePoolOfType(const NodeContext& ctx, const DnnlLayoutRequest& request,
+                                               std::string* why_not, memory::data_type type) {
   if (!ctx.hasInput(0) || ctx.inputs[0].shape.size() != 4) {
     return refuse(why_not, "only 2-D pooling (X of rank 4)");
   }
@@ -174,7 +182,7 @@ Result<std::unique_ptr<Kernel>> makePool(const NodeContext& ctx, const DnnlLayou
     for (Layout layout : layouts) {
       dnnl::primitive_desc pd;
       try {
-        pd = makePoolPd(setup, layout);
+        pd = makePoolPd(setup, layout, type);
       } catch (const dnnl::error& e) {
         tried += "; " + std::string(layoutName(layout)) + ": " + e.what();
         continue;
@@ -192,10 +200,29 @@ Result<std::unique_ptr<Kernel>> makePool(const NodeContext& ctx, const DnnlLayou
   return refuse(why_not, "oneDNN has no fast implementation" + tried);
 }
 
+}  // namespace
+
+namespace dnnl_internal {
+
+Result<std::unique_ptr<Kernel>> makePool(const NodeContext& ctx, const DnnlLayoutRequest& request,
+                                         std::string* why_not) {
+  if (std::string reason = dnnl_util::checkF32AndCpu(ctx); !reason.empty()) {
+    return refuse(why_not, reason);
+  }
+  return makePoolOfType(ctx, request, why_not, memory::data_type::f32);
+}
+
 }  // namespace dnnl_internal
 
 Result<std::unique_ptr<Kernel>> makeDnnlMaxPool(const NodeContext& ctx, std::string* why_not) {
   return dnnl_internal::makePool(ctx, {}, why_not);
+}
+
+Result<std::unique_ptr<Kernel>> makeDnnlMaxPoolX8(const NodeContext& ctx, std::string* why_not) {
+  if (std::string reason = checkInt8MaxPool(ctx); !reason.empty()) return refuse(why_not, reason);
+  const memory::data_type type =
+      ctx.inputs[0].dtype == DType::kUInt8 ? memory::data_type::u8 : memory::data_type::s8;
+  return makePoolOfType(ctx, {}, why_not, type);
 }
 
 Result<std::unique_ptr<Kernel>> makeDnnlAveragePool(const NodeContext& ctx, std::string* why_not) {

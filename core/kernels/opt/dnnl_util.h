@@ -133,5 +133,7 @@ Result<std::unique_ptr<Kernel>> makeConvTranspose(const NodeContext& ctx,
                                                   std::string* why_not);
 Result<std::unique_ptr<Kernel>> makePool(const NodeContext& ctx, const DnnlLayoutRequest& request,
                                          std::string* why_not);
+Result<std::unique_ptr<Kernel>> makeQConv(const NodeContext& ctx, const DnnlLayoutRequest& request,
+                                          std::string* why_not);  // dnnl_qconv.cpp
 
 }  // namespace detslim::dnnl_internal

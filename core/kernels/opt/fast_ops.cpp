@@ -2,6 +2,9 @@
 // the Detect-head decode (Sigmoid, Mul/Add with broadcasting, Pow by a constant, Transpose,
 // Split, Concat) and the neck (Resize nearest, Concat, elementwise ops) — with the engine's
 // activation layout (NHWC) accepted where the op is layout-agnostic, so no reorder is needed.
+// The pure data-movement kernels (Concat, Split, nearest Resize) move bytes: they are registered
+// for float32 and, as x16_* / x8_*, for float16 / bfloat16 and uint8 / int8 (a QDQ model's
+// integer activations, docs/quant.md).
 //
 // Vector code is compiled per function with target attributes and chosen at kernel creation from
 // ctx.cpu (AVX-512 F/BW/VL/DQ, else AVX2 + FMA); a CPU with neither gets the reference kernels.
@@ -149,20 +152,26 @@ void parallelChunks(int64_t n, int threads, Fn&& fn) {
   }
 }
 
-// Copies n floats. Movement kernels copy many short runs (a pixel's 16-64 channels in NHWC):
+// Copies n bytes. Movement kernels copy many short runs (a pixel's 16-64 channels in NHWC):
 // inline 64-byte vector moves beat a memcpy call per run there.
-__attribute__((target("avx512f"))) inline void copyRunAvx512(float* dst, const float* src, int64_t n) {
+__attribute__((target("avx512f,avx512bw"))) inline void copyBytesAvx512(std::byte* dst, const std::byte* src, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(dst + i, _mm512_loadu_si512(src + i));
   if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
-    _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+    const __mmask64 m = (1ull << (n - i)) - 1ull;  // n - i < 64
+    _mm512_mask_storeu_epi8(dst + i, m, _mm512_maskz_loadu_epi8(m, src + i));
   }
 }
 
-inline void copyRun(float* dst, const float* src, int64_t n, bool avx512) {
-  if (avx512 && n <= 256) copyRunAvx512(dst, src, n);
-  else std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+// Runs up to this many bytes are copied inline; longer ones by memcpy.
+constexpr int64_t kInlineCopyBytes = 1024;
+
+inline void copyBytes(void* dst, const void* src, int64_t n, bool avx512) {
+  if (avx512 && n <= kInlineCopyBytes) {
+    copyBytesAvx512(static_cast<std::byte*>(dst), static_cast<const std::byte*>(src), n);
+  } else {
+    std::memcpy(dst, src, static_cast<size_t>(n));
+  }
 }
 
 class SigmoidKernel final : public Kernel {
@@ -377,44 +386,52 @@ class PowKernel final : public Kernel {
 
 // Concat and Split along one axis: `outer` slices, each the concatenation of one contiguous run
 // per part. Concat gathers the parts (inputs) into the whole (output 0); Split scatters the whole
-// (input 0) into the parts (outputs; an omitted output is skipped).
+// (input 0) into the parts (outputs; an omitted output is skipped). Pure data movement: runs are
+// counted in bytes, so any element size works.
 class AxisRunsKernel final : public Kernel {
  public:
-  AxisRunsKernel(bool gather, int64_t outer, std::vector<int64_t> runs, Layout layout, int threads, bool avx512)
-      : gather_(gather), outer_(outer), runs_(std::move(runs)), layout_(layout), threads_(threads), avx512_(avx512) {
-    for (int64_t r : runs_) total_ += r;
+  AxisRunsKernel(bool gather, int64_t outer, std::vector<int64_t> runs, size_t element_bytes, Layout layout,
+                 int threads, bool avx512)
+      : gather_(gather), outer_(outer), layout_(layout), threads_(threads), avx512_(avx512) {
+    for (int64_t r : runs) run_bytes_.push_back(r * static_cast<int64_t>(element_bytes));
+    for (int64_t r : run_bytes_) total_bytes_ += r;
+    elements_ = outer_ * total_bytes_ / static_cast<int64_t>(element_bytes);
   }
   void run(const KernelArgs& args) override {
     auto body = [&](int64_t o) {
       if (gather_) {
-        float* whole = static_cast<float*>(args.outputs[0]) + o * total_;
-        for (size_t i = 0; i < runs_.size(); ++i) {
-          copyRun(whole, static_cast<const float*>(args.inputs[i]) + o * runs_[i], runs_[i], avx512_);
-          whole += runs_[i];
+        std::byte* whole = static_cast<std::byte*>(args.outputs[0]) + o * total_bytes_;
+        for (size_t i = 0; i < run_bytes_.size(); ++i) {
+          copyBytes(whole, static_cast<const std::byte*>(args.inputs[i]) + o * run_bytes_[i], run_bytes_[i], avx512_);
+          whole += run_bytes_[i];
         }
       } else {
-        const float* whole = static_cast<const float*>(args.inputs[0]) + o * total_;
-        for (size_t i = 0; i < runs_.size(); ++i) {
-          if (args.outputs[i]) copyRun(static_cast<float*>(args.outputs[i]) + o * runs_[i], whole, runs_[i], avx512_);
-          whole += runs_[i];
+        const std::byte* whole = static_cast<const std::byte*>(args.inputs[0]) + o * total_bytes_;
+        for (size_t i = 0; i < run_bytes_.size(); ++i) {
+          if (args.outputs[i]) {
+            copyBytes(static_cast<std::byte*>(args.outputs[i]) + o * run_bytes_[i], whole, run_bytes_[i], avx512_);
+          }
+          whole += run_bytes_[i];
         }
       }
     };
-    if (outer_ * total_ >= kParallelElements && threads_ > 1 && outer_ > 1) {
+    if (elements_ >= kParallelElements && threads_ > 1 && outer_ > 1) {
 #pragma omp parallel for num_threads(threads_) schedule(static)
       for (int64_t o = 0; o < outer_; ++o) body(o);
     } else {
       for (int64_t o = 0; o < outer_; ++o) body(o);
     }
   }
-  Layout inputLayout(size_t) const override { return layout_; }
+  // Split's other input (the sizes) is a plain 1-D tensor.
+  Layout inputLayout(size_t i) const override { return gather_ || i == 0 ? layout_ : Layout::kPlain; }
   Layout outputLayout(size_t) const override { return layout_; }
 
  private:
   bool gather_;
   int64_t outer_;
-  std::vector<int64_t> runs_;
-  int64_t total_ = 0;
+  std::vector<int64_t> run_bytes_;
+  int64_t total_bytes_ = 0;
+  int64_t elements_ = 0;
   Layout layout_;
   int threads_;
   bool avx512_;
@@ -508,42 +525,57 @@ class TransposeKernel final : public Kernel {
   int threads_;
 };
 
-// Resize, nearest, integer upscale on H and W (the YOLO neck's 2x), plain or NHWC.
+// Resize, nearest, integer upscale on H and W (the YOLO neck's 2x), plain or NHWC. Pure data
+// movement: any element size of 1, 2 or 4 bytes.
 class ResizeNearestKernel final : public Kernel {
  public:
-  ResizeNearestKernel(Shape in_phys, Shape out_phys, bool nhwc, int threads, bool avx512)
-      : in_(std::move(in_phys)), out_(std::move(out_phys)), nhwc_(nhwc), threads_(threads), avx512_(avx512) {}
+  ResizeNearestKernel(Shape in_phys, Shape out_phys, size_t element_bytes, bool nhwc, int threads, bool avx512)
+      : in_(std::move(in_phys)), out_(std::move(out_phys)), element_bytes_(element_bytes), nhwc_(nhwc),
+        threads_(threads), avx512_(avx512) {}
   void run(const KernelArgs& args) override {
-    const float* src = static_cast<const float*>(args.inputs[0]);
-    float* dst = static_cast<float*>(args.outputs[0]);
-    if (nhwc_) {  // [N, H, W, C]
-      const int64_t n = out_[0], oh = out_[1], ow = out_[2], c = out_[3];
-      const int64_t sh = oh / in_[1], sw = ow / in_[2];
-#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_) >= kParallelElements)
-      for (int64_t row = 0; row < n * oh; ++row) {
-        const int64_t b = row / oh, y = row % oh;
-        const float* s = src + (b * in_[1] + y / sh) * in_[2] * c;
-        float* d = dst + row * ow * c;
-        for (int64_t x = 0; x < ow; ++x) copyRun(d + x * c, s + (x / sw) * c, c, avx512_);
-      }
-    } else {  // [N, C, H, W]
-      const int64_t planes = out_[0] * out_[1], oh = out_[2], ow = out_[3];
-      const int64_t ih = in_[2], iw = in_[3], sh = oh / ih, sw = ow / iw;
-#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_) >= kParallelElements)
-      for (int64_t p = 0; p < planes; ++p) {
-        for (int64_t y = 0; y < oh; ++y) {
-          const float* s = src + (p * ih + y / sh) * iw;
-          float* d = dst + (p * oh + y) * ow;
-          for (int64_t x = 0; x < ow; ++x) d[x] = s[x / sw];
-        }
-      }
+    if (nhwc_) {
+      runNhwc(static_cast<const std::byte*>(args.inputs[0]), static_cast<std::byte*>(args.outputs[0]));
+    } else if (element_bytes_ == 1) {
+      runPlain(static_cast<const uint8_t*>(args.inputs[0]), static_cast<uint8_t*>(args.outputs[0]));
+    } else if (element_bytes_ == 2) {
+      runPlain(static_cast<const uint16_t*>(args.inputs[0]), static_cast<uint16_t*>(args.outputs[0]));
+    } else {
+      runPlain(static_cast<const uint32_t*>(args.inputs[0]), static_cast<uint32_t*>(args.outputs[0]));
     }
   }
   Layout inputLayout(size_t i) const override { return i == 0 && nhwc_ ? Layout::kNhwc : Layout::kPlain; }
   Layout outputLayout(size_t) const override { return nhwc_ ? Layout::kNhwc : Layout::kPlain; }
 
  private:
+  // [N, H, W, C]: every output pixel is one run of C elements.
+  void runNhwc(const std::byte* src, std::byte* dst) const {
+    const int64_t n = out_[0], oh = out_[1], ow = out_[2];
+    const int64_t c_bytes = out_[3] * static_cast<int64_t>(element_bytes_);
+    const int64_t sh = oh / in_[1], sw = ow / in_[2];
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_) >= kParallelElements)
+    for (int64_t row = 0; row < n * oh; ++row) {
+      const int64_t b = row / oh, y = row % oh;
+      const std::byte* s = src + (b * in_[1] + y / sh) * in_[2] * c_bytes;
+      std::byte* d = dst + row * ow * c_bytes;
+      for (int64_t x = 0; x < ow; ++x) copyBytes(d + x * c_bytes, s + (x / sw) * c_bytes, c_bytes, avx512_);
+    }
+  }
+  // [N, C, H, W]
+  template <class T>
+  void runPlain(const T* src, T* dst) const {
+    const int64_t planes = out_[0] * out_[1], oh = out_[2], ow = out_[3];
+    const int64_t ih = in_[2], iw = in_[3], sh = oh / ih, sw = ow / iw;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shapeNumel(out_) >= kParallelElements)
+    for (int64_t p = 0; p < planes; ++p) {
+      for (int64_t y = 0; y < oh; ++y) {
+        const T* s = src + (p * ih + y / sh) * iw;
+        T* d = dst + (p * oh + y) * ow;
+        for (int64_t x = 0; x < ow; ++x) d[x] = s[x / sw];
+      }
+    }
+  }
   Shape in_, out_;
+  size_t element_bytes_;
   bool nhwc_;
   int threads_;
   bool avx512_;
@@ -630,36 +662,58 @@ AxisRuns axisRuns(const NodeContext& ctx, const ValueDesc& whole, const std::vec
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> makeFastConcat(const NodeContext& ctx, std::string* why_not) {
-  if (!allFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+namespace {
+
+// The element types the movement kernels are registered for, one implementation name each
+// (f32_*, x16_* for float16 / bfloat16, x8_* for uint8 / int8): the kernels only move bytes.
+enum class Elements { kF32, kX16, kX8 };
+
+// Element size of input 0 when its dtype belongs to `elements` (the shape functions have already
+// checked that the other data inputs / outputs share it); 0 and why_not otherwise.
+size_t movementElementBytes(const NodeContext& ctx, Elements elements, std::string* why_not) {
+  const DType d = ctx.hasInput(0) ? ctx.inputs[0].dtype : DType::kUndefined;
+  switch (elements) {
+    case Elements::kF32:
+      if (d == DType::kFloat32) return 4;
+      *why_not = "float32 only";
+      return 0;
+    case Elements::kX16:
+      if (d == DType::kFloat16 || d == DType::kBFloat16) return 2;
+      *why_not = "float16 / bfloat16 only";
+      return 0;
+    case Elements::kX8:
+      if (d == DType::kUInt8 || d == DType::kInt8) return 1;
+      *why_not = "uint8 / int8 only";
+      return 0;
+  }
+  return 0;
+}
+
+Result<std::unique_ptr<Kernel>> makeConcatRuns(const NodeContext& ctx, std::string* why_not, Elements elements) {
+  const size_t element_bytes = movementElementBytes(ctx, elements, why_not);
+  if (element_bytes == 0) return std::unique_ptr<Kernel>();
+  for (const ValueDesc& d : ctx.inputs) {
+    if (!d.present() || d.dtype != ctx.inputs[0].dtype) {
+      *why_not = "every input must be present and of one dtype";
+      return std::unique_ptr<Kernel>();
+    }
+  }
   AxisRuns r = axisRuns(ctx, ctx.outputs[0], ctx.inputs);
-  return std::unique_ptr<Kernel>(std::make_unique<AxisRunsKernel>(true, r.outer, std::move(r.runs), r.layout,
-                                                                ctx.num_threads, ctx.cpu.hasAvx512Core()));
+  return std::unique_ptr<Kernel>(std::make_unique<AxisRunsKernel>(true, r.outer, std::move(r.runs), element_bytes,
+                                                                r.layout, ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
-Result<std::unique_ptr<Kernel>> makeFastSplit(const NodeContext& ctx, std::string* why_not) {
-  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+Result<std::unique_ptr<Kernel>> makeSplitRuns(const NodeContext& ctx, std::string* why_not, Elements elements) {
+  const size_t element_bytes = movementElementBytes(ctx, elements, why_not);
+  if (element_bytes == 0) return std::unique_ptr<Kernel>();
   AxisRuns r = axisRuns(ctx, ctx.inputs[0], ctx.outputs);
-  return std::unique_ptr<Kernel>(std::make_unique<AxisRunsKernel>(false, r.outer, std::move(r.runs), r.layout,
-                                                               ctx.num_threads, ctx.cpu.hasAvx512Core()));
+  return std::unique_ptr<Kernel>(std::make_unique<AxisRunsKernel>(false, r.outer, std::move(r.runs), element_bytes,
+                                                               r.layout, ctx.num_threads, ctx.cpu.hasAvx512Core()));
 }
 
-Result<std::unique_ptr<Kernel>> makeFastTranspose(const NodeContext& ctx, std::string* why_not) {
-  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
-  const size_t rank = ctx.inputs[0].shape.size();
-  if (rank < 2) {
-    *why_not = "rank < 2";
-    return std::unique_ptr<Kernel>();
-  }
-  std::vector<int64_t> perm = ctx.node->intsOr("perm", {});
-  if (perm.empty()) {
-    for (size_t d = rank; d-- > 0;) perm.push_back(static_cast<int64_t>(d));
-  }
-  return std::unique_ptr<Kernel>(std::make_unique<TransposeKernel>(ctx.inputs[0].shape, perm, ctx.num_threads));
-}
-
-Result<std::unique_ptr<Kernel>> makeFastResize(const NodeContext& ctx, std::string* why_not) {
-  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+Result<std::unique_ptr<Kernel>> makeResizeNearest(const NodeContext& ctx, std::string* why_not, Elements elements) {
+  const size_t element_bytes = movementElementBytes(ctx, elements, why_not);
+  if (element_bytes == 0) return std::unique_ptr<Kernel>();
   const Node& n = *ctx.node;
   const std::string mode = n.stringOr("mode", "nearest");
   const std::string coord = n.stringOr("coordinate_transformation_mode", "half_pixel");
@@ -683,7 +737,54 @@ Result<std::unique_ptr<Kernel>> makeFastResize(const NodeContext& ctx, std::stri
   const bool nhwc = ctx.inputs[0].layout == Layout::kNhwc;
   ValueDesc i = ctx.inputs[0], o = ctx.outputs[0];
   o.layout = i.layout = nhwc ? Layout::kNhwc : Layout::kPlain;
-  return std::unique_ptr<Kernel>(std::make_unique<ResizeNearestKernel>(physicalShape(i), physicalShape(o), nhwc, ctx.num_threads, ctx.cpu.hasAvx512Core()));
+  return std::unique_ptr<Kernel>(std::make_unique<ResizeNearestKernel>(
+      physicalShape(i), physicalShape(o), element_bytes, nhwc, ctx.num_threads, ctx.cpu.hasAvx512Core()));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> makeFastConcat(const NodeContext& ctx, std::string* why_not) {
+  return makeConcatRuns(ctx, why_not, Elements::kF32);
+}
+Result<std::unique_ptr<Kernel>> makeFastConcatX16(const NodeContext& ctx, std::string* why_not) {
+  return makeConcatRuns(ctx, why_not, Elements::kX16);
+}
+Result<std::unique_ptr<Kernel>> makeFastConcatX8(const NodeContext& ctx, std::string* why_not) {
+  return makeConcatRuns(ctx, why_not, Elements::kX8);
+}
+
+Result<std::unique_ptr<Kernel>> makeFastSplit(const NodeContext& ctx, std::string* why_not) {
+  return makeSplitRuns(ctx, why_not, Elements::kF32);
+}
+Result<std::unique_ptr<Kernel>> makeFastSplitX16(const NodeContext& ctx, std::string* why_not) {
+  return makeSplitRuns(ctx, why_not, Elements::kX16);
+}
+Result<std::unique_ptr<Kernel>> makeFastSplitX8(const NodeContext& ctx, std::string* why_not) {
+  return makeSplitRuns(ctx, why_not, Elements::kX8);
+}
+
+Result<std::unique_ptr<Kernel>> makeFastTranspose(const NodeContext& ctx, std::string* why_not) {
+  if (!firstFloat(ctx, why_not)) return std::unique_ptr<Kernel>();
+  const size_t rank = ctx.inputs[0].shape.size();
+  if (rank < 2) {
+    *why_not = "rank < 2";
+    return std::unique_ptr<Kernel>();
+  }
+  std::vector<int64_t> perm = ctx.node->intsOr("perm", {});
+  if (perm.empty()) {
+    for (size_t d = rank; d-- > 0;) perm.push_back(static_cast<int64_t>(d));
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<TransposeKernel>(ctx.inputs[0].shape, perm, ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastResize(const NodeContext& ctx, std::string* why_not) {
+  return makeResizeNearest(ctx, why_not, Elements::kF32);
+}
+Result<std::unique_ptr<Kernel>> makeFastResizeX16(const NodeContext& ctx, std::string* why_not) {
+  return makeResizeNearest(ctx, why_not, Elements::kX16);
+}
+Result<std::unique_ptr<Kernel>> makeFastResizeX8(const NodeContext& ctx, std::string* why_not) {
+  return makeResizeNearest(ctx, why_not, Elements::kX8);
 }
 
 }  // namespace detslim

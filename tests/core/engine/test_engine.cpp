@@ -125,6 +125,28 @@ TEST(Engine, NoFusionWhenAnIntermediateHasAnotherReader) {
   EXPECT_LE(maxAbsDiff(plan->output(1), (*ref)[1]), kConvTolerance);
 }
 
+TEST(Engine, AViewOfAGraphOutputReadsThatOutput) {
+  // A Concat that is a graph output and also read by a Reshape (an observer adding a watched
+  // tensor as an output does this): the Reshape view must live in the output's own buffer.
+  GraphBuilder b("view_of_output", 17);
+  const std::string x = b.input("x", DType::kFloat32, {1, 4, 3, 3});
+  const std::string w = b.constant("w", randomTensor({4, 4, 1, 1}, 5));
+  const std::string c = b.node("Conv", {x, w});
+  const std::string cat = b.node("Concat", {x, c}, {Attribute::makeInt("axis", 1)});
+  const std::string target = b.constant("t", Tensor::fromVector<int64_t>(DType::kInt64, {2}, {1, -1}));
+  const std::string flat = b.node("Reshape", {cat, target});
+  b.output(b.node("Sigmoid", {flat}));
+  b.output(cat);
+  Result<Plan> plan = Engine::compile(b.build());
+  ASSERT_TRUE(plan.isOk()) << plan.status().message();
+  const Tensor x_val = randomTensor({1, 4, 3, 3}, 6);
+  ASSERT_TRUE(plan->run(std::vector<Tensor>{x_val}).isOk());
+  auto ref = runReference(b.build(), {{"x", x_val}});
+  ASSERT_TRUE(ref.isOk());
+  EXPECT_LE(maxAbsDiff(plan->output(0), (*ref)[0]), kConvTolerance);
+  EXPECT_LE(maxAbsDiff(plan->output(1), (*ref)[1]), kConvTolerance);
+}
+
 TEST(Engine, ShapeChainsAreConstantAtCompileTime) {
   // Reshape(x, Concat(Gather(Shape(x), 0), [-1])): flatten all but the batch, as exporters write it.
   GraphBuilder b("shape_chain", 13);
