@@ -1,0 +1,70 @@
+#pragma once
+// The QDQ model builder (docs/quant.md, "The QDQ format DetSlim writes and runs"): which Convs
+// and tensors an INT8 model quantizes, and the QDQ model itself.
+//
+// Both run foldBatchNorm on a copy first, so models with BatchNormalization after a Conv work;
+// the folded names are the ones the engine and the observer see (a fold keeps the BN output's
+// name), so plans, scale tables and QDQ models agree.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/graph/graph.h"
+#include "core/quant/calibrate.h"
+
+namespace detslim::quant {
+
+struct ScaleTable;
+
+// The default higher-precision layers: the first Convs (input 0 reached from a graph input
+// through non-Conv ops only) and the Detect head's output Convs (Convs from which a graph output
+// is reachable without passing through another Conv). In graph order, without duplicates.
+std::vector<std::string> defaultKeepFp32(const Model& model);
+
+struct QuantizationPlan {
+  std::vector<std::string> quantized_convs;  // Conv node names, graph order
+  std::vector<std::string> kept_convs;       // Conv node names kept in f32, graph order
+  // Tensors sharing one (scale, zero point); every quantized tensor is in exactly one group.
+  std::vector<std::vector<std::string>> tensor_groups;
+  // Why a Conv the caller did not keep is kept anyway (e.g. its weight is not a constant).
+  std::vector<std::string> notes;
+
+  // Every quantized tensor, group by group.
+  std::vector<std::string> tensors() const;
+};
+
+// Quantized tensors: input 0 of every quantized Conv, joined through the scale-preserving ops
+// (Concat, MaxPool, nearest Resize, Split, Slice) to their other float inputs and outputs; each
+// joined set is one group. A scale-preserving op joins nothing when one of its data tensors is a
+// constant or not float32. Refuses a keep_fp32 name that is no Conv of the model, naming it.
+Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<std::string>& keep_fp32);
+
+struct QuantReport {
+  std::vector<std::string> quantized_convs, kept_convs;
+  int64_t quantized_tensors = 0;
+  int64_t weight_bytes_before = 0;  // initializer bytes of the f32 model (BN folded)
+  int64_t weight_bytes_after = 0;   // initializer bytes of the QDQ model
+  std::vector<std::string> notes;   // plan notes, opset upgrade, weight scales widened for the bias
+};
+
+struct QuantizedModel {
+  Model model;
+  QuantReport report;
+};
+
+// The QDQ model of `fp32` with the table's (scale, zero point) for every planned tensor and
+// per-channel symmetric int8 weights / int32 biases for every quantized Conv. Only
+// options.keep_fp32 is read from the options: the activation types are the table's. A model
+// below opset 13 (per-axis DequantizeLinear) is upgraded to 13 (Split / Squeeze / Unsqueeze /
+// ReduceSum attributes become inputs); opsets below 11 and ops whose meaning changed on the way
+// are refused, naming the node. Refuses a table that lacks a planned tensor or whose group members
+// disagree. The result passes the ONNX checker (checked before returning).
+Result<QuantizedModel> quantizeModel(const Model& fp32, const ScaleTable& table, const QuantOptions& options);
+
+// Upgrades the default-domain opset to 13 when it is 11 or 12 (see quantizeModel); no change
+// at 13 or above. Returns notes on what changed.
+Result<std::vector<std::string>> upgradeOpsetTo13(Model& model);
+
+}  // namespace detslim::quant
