@@ -91,10 +91,16 @@ CommandRunner registerBench(CLI::App& app) {
       ->check(CLI::Range(0.0, 1000.0));
   cmd->add_flag("--profile", opts->profile, "Per-node and per-op time, kernel chosen, output shape");
   cmd->add_flag("--reference", opts->reference_only, "Reference kernels only (slow; for checking)");
+  auto precision = std::make_shared<std::string>("fp32");
+  cmd->add_option("--precision", *precision,
+                  "Convolution / matmul compute precision: fp32 | bf16 (bf16: oneDNN bf16 kernels, "
+                  "needs AVX-512 BF16; a float16 model runs as it is stored)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--json", *json, "Print one JSON object");
-  return [opts, json, model, cmd]() -> int {
+  return [opts, json, model, precision, cmd]() -> int {
     if (!cmd->parsed()) return -1;
     opts->model = *model;
+    opts->compute = *precision == "bf16" ? ComputePrecision::kBFloat16 : ComputePrecision::kFloat32;
     const bool show_progress = !*json && isatty(fileno(stderr));
     if (show_progress) {
       opts->progress = [](int done, int total) {

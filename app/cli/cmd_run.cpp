@@ -12,6 +12,7 @@
 
 #include "app/cli/cli_common.h"
 #include "app/cli/commands.h"
+#include "app/cli/precision_args.h"
 #include "core/store/store.h"
 #include "core/workbench/run_job.h"
 
@@ -38,6 +39,7 @@ struct RunArgs {
   std::vector<int> batches = RunConfig{}.throughput_batches;
   bool json = false;
   bool no_rss = false;
+  PrecisionArgs precision;
 };
 
 void addRunOptions(CLI::App* cmd, RunArgs& a) {
@@ -127,6 +129,7 @@ struct SweepArgs {
   std::vector<std::string> methods = {"none"};
   std::vector<double> sparsity = {0.0};
   std::vector<std::string> precision = {"fp32"};
+  std::vector<std::string> calibrators;
   std::vector<int> threads;
   std::vector<int64_t> sizes;
 };
@@ -135,6 +138,7 @@ struct ProbeArgs {
   std::string model;
   int64_t size = 0;
   int threads = 0;
+  std::string compute = "fp32";
 };
 
 }  // namespace
@@ -148,7 +152,9 @@ CommandRunner registerRun(CLI::App& app) {
              "store it");
   addRunOptions(cmd, *a);
   cmd->add_option("--prune", *prune, "none, magnitude, soft-channel, group, bn-slim, rtoss, nm [:k=v,...] e.g. magnitude:sparsity=0.5,scope=global");
-  cmd->add_option("--precision", *precision, "fp32 (this build)");
+  cmd->add_option("--precision", *precision,
+                  "fp32, fp16, bf16 or int8 [:k=v,...] e.g. int8:calibrator=mse,activations=s8");
+  addPrecisionOptions(cmd, a->precision);
   cmd->add_option("--threads", a->threads, "Engine threads (0: all cores)");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   return [a, prune, precision, cmd]() -> int {
@@ -159,7 +165,12 @@ CommandRunner registerRun(CLI::App& app) {
     if (!spec) return reportError(spec.status());
     options->config.prune_method = spec->first;
     options->config.prune_params = spec->second;
-    options->config.precision = *precision;
+    auto pspec = parsePruneSpec(*precision, "--precision");
+    if (!pspec) return reportError(pspec.status());
+    options->config.precision = pspec->first;
+    options->config.precision_params = pspec->second;
+    Status merged = mergePrecisionParams(a->precision, &options->config.precision_params);
+    if (!merged.isOk()) return reportError(merged);
     Status valid = validateConfig(options->config);
     if (!valid.isOk()) return reportError(valid);
     // Open the store first: a bad --db should fail before minutes of measuring.
@@ -192,8 +203,12 @@ CommandRunner registerSweep(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--sparsity", a->sparsity, "Sparsities for methods other than none")
       ->delimiter(',');
-  cmd->add_option("--precision", a->precision, "Precisions, comma-separated (this build: fp32)")
+  cmd->add_option("--precision", a->precision, "Precisions, comma-separated (fp32, fp16, bf16, int8)")
       ->delimiter(',');
+  cmd->add_option("--calibrators", a->calibrators,
+                  "int8 once per calibrator, comma-separated (minmax, percentile, entropy, mse)")
+      ->delimiter(',');
+  addPrecisionOptions(cmd, a->run.precision, /*calibrator=*/false);
   cmd->add_option("--threads", a->threads, "Thread counts, comma-separated (default: all cores)")
       ->delimiter(',');
   cmd->add_option("--sizes", a->sizes, "Input sizes, comma-separated (default: the model's)")
@@ -207,6 +222,9 @@ CommandRunner registerSweep(CLI::App& app) {
     o.methods = a->methods;
     o.sparsities = a->sparsity;
     o.precisions = a->precision;
+    o.calibrators = a->calibrators;
+    Status merged = mergePrecisionParams(a->run.precision, &o.base.config.precision_params);
+    if (!merged.isOk()) return reportError(merged);
     o.threads = a->threads;
     o.sizes = a->sizes;
     Result<store::Store> db = openStore(a->run.db);
@@ -240,9 +258,10 @@ CommandRunner registerProbeRss(CLI::App& app) {
   cmd->add_option("--model", a->model)->required();
   cmd->add_option("--size", a->size);
   cmd->add_option("--threads", a->threads);
+  cmd->add_option("--compute", a->compute);
   return [a, cmd]() -> int {
     if (!cmd->parsed()) return -1;
-    Result<nlohmann::json> j = runRssProbe(a->model, a->size, a->threads);
+    Result<nlohmann::json> j = runRssProbe(a->model, a->size, a->threads, a->compute);
     if (!j) return reportError(j.status());
     std::cout << j->dump() << "\n";
     return kExitOk;

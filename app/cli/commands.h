@@ -18,5 +18,6 @@ CommandRunner registerSweep(CLI::App& app);
 CommandRunner registerResults(CLI::App& app);
 CommandRunner registerProbeRss(CLI::App& app);
 CommandRunner registerPrune(CLI::App& app);
+CommandRunner registerQuantize(CLI::App& app);
 
 }  // namespace detslim::cli

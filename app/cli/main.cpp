@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
                                           registerEvalCoco(app), registerEval(app),
                                           registerRun(app),      registerSweep(app),
                                           registerResults(app),  registerProbeRss(app),
-                                          registerPrune(app)};
+                                          registerPrune(app),    registerQuantize(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

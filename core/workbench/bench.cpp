@@ -62,6 +62,7 @@ Result<BenchReport> runBench(const BenchOptions& options) {
   engine.num_threads = options.threads;
   engine.profile = options.profile;
   engine.reference_only = options.reference_only;
+  engine.compute = options.compute;
   // Batch / size overrides apply to 4-D image inputs.
   for (const ValueInfo& in : model.graph.inputs) {
     if (model.graph.isInitializer(in.name)) continue;

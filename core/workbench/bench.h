@@ -24,6 +24,8 @@ struct BenchOptions {
   std::string peer;      // "", "ort", "opencv"
   bool profile = false;
   bool reference_only = false;
+  // Convolution / matrix-product precision (`--precision fp32|bf16`; docs/quant.md).
+  ComputePrecision compute = ComputePrecision::kFloat32;
   // Untimed pause before each engine's run when a peer is measured: both engines' worker
   // threads spin for a while after a run (libgomp, ONNX Runtime's pool), and a spinning peer
   // would steal a core from the next run. The pause lets them park so each run starts alike.

@@ -103,6 +103,8 @@ Result<Detector> Detector::create(Model model, const DetectorOptions& options) {
   EngineOptions engine;
   engine.num_threads = options.threads;
   engine.reference_only = options.reference_only;
+  engine.compute = options.compute;
+  engine.keep_fp32_nodes = options.keep_fp32_nodes;
   engine.input_shapes.emplace_back(image_input->name, shape);
   DS_ASSIGN_OR_RETURN(state->plan, Engine::compile(m, engine));
   state->input_dtype = state->plan.inputDescs()[0].dtype;

@@ -22,6 +22,8 @@ struct DetectorOptions {
   std::string preprocess;          // profile name ("ultralytics", "yolox", "nanodet"); "": auto
   detect::DecodeOptions decode = detect::DecodeOptions::evaluation();  // family kUnknown: auto
   bool reference_only = false;     // reference kernels only (the oracle)
+  ComputePrecision compute = ComputePrecision::kFloat32;  // bf16: oneDNN bf16 convolutions
+  std::vector<std::string> keep_fp32_nodes;               // convs left in f32 under bf16
 };
 
 struct ImageDetections {

@@ -121,11 +121,19 @@ Result<EvalReport> runEval(const EvalOptions& options, Detector& detector,
 
   datasets::ReadOptions read;
   read.format = options.format;
-  read.limit = options.limit;
+  read.limit = options.limit == 0 ? 0 : options.limit + options.skip;
   read.strict = options.strict;
   read.names_file = options.names_file;
   if (options.names_file.empty()) read.class_names = model_classes;
   DS_ASSIGN_OR_RETURN(datasets::Dataset dataset, datasets::readDataset(options.data, read));
+  if (options.skip > 0) {
+    if (options.skip >= dataset.samples.size()) {
+      return invalidArgument(report.data + ": skipping " + std::to_string(options.skip) +
+                             " images leaves none of " + std::to_string(dataset.samples.size()));
+    }
+    dataset.samples.erase(dataset.samples.begin(),
+                          dataset.samples.begin() + static_cast<std::ptrdiff_t>(options.skip));
+  }
   report.format = datasets::formatName(dataset.format);
   // COCO ids by class name, before the class map renames classes (for --save-dets).
   std::map<std::string, int64_t> coco_id_of;

@@ -25,6 +25,7 @@ struct EvalOptions {
   std::filesystem::path data;           // dataset folder or JSON file
   datasets::Format format = datasets::Format::kAuto;
   size_t limit = 0;                     // first N images in file-name order; 0: all
+  size_t skip = 0;                      // leave out the first `skip` images (then take `limit`)
   bool strict = false;                  // recoverable dataset problems become errors
   std::filesystem::path class_map;      // user map; empty: the shipped default or by name
   std::filesystem::path names_file;     // YOLO names when the model has none

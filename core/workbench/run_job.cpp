@@ -21,6 +21,7 @@
 #include "core/perf/host.h"
 #include "core/perf/latency.h"
 #include "core/prune/prune.h"
+#include "core/workbench/quantize_job.h"
 
 extern char** environ;
 
@@ -152,7 +153,7 @@ double RunConfig::sparsity() const {
 nlohmann::json RunConfig::toJson() const {
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [k, v] : prune_params) params[k] = v;
-  return {{"prune", {{"method", prune_method}, {"params", params}}},
+  nlohmann::json j = {{"prune", {{"method", prune_method}, {"params", params}}},
           {"precision", precision},
           {"backend", "detslim"},
           {"threads", threads},
@@ -172,6 +173,13 @@ nlohmann::json RunConfig::toJson() const {
             {"family", decode.family == detect::ModelFamily::kUnknown
                            ? "auto"
                            : datasets::modelFamilyName(decode.family)}}}};
+  // Only when set, so fp32 configurations hash as they did before precisions had parameters.
+  if (!precision_params.empty()) {
+    nlohmann::json pp = nlohmann::json::object();
+    for (const auto& [k, v] : precision_params) pp[k] = v;
+    j["precision_params"] = pp;
+  }
+  return j;
 }
 
 std::string RunConfig::label() const {
@@ -185,16 +193,21 @@ std::string RunConfig::label() const {
     }
   }
   s += " " + precision;
+  bool first_param = true;
+  for (const auto& [k, v] : precision_params) {
+    s += (first_param ? ":" : ",") + k + "=" + v;
+    first_param = false;
+  }
   if (threads > 0) s += " t" + std::to_string(threads);
   if (size > 0) s += " " + std::to_string(size);
   return s;
 }
 
 Result<std::pair<std::string, std::map<std::string, std::string>>> parsePruneSpec(
-    const std::string& spec) {
+    const std::string& spec, const std::string& what) {
   const size_t colon = spec.find(':');
   std::string method = spec.substr(0, colon);
-  if (method.empty()) return invalidArgument("--prune: empty method in '" + spec + "'");
+  if (method.empty()) return invalidArgument(what + ": empty name in '" + spec + "'");
   std::map<std::string, std::string> params;
   if (colon != std::string::npos) {
     std::stringstream rest(spec.substr(colon + 1));
@@ -202,10 +215,10 @@ Result<std::pair<std::string, std::map<std::string, std::string>>> parsePruneSpe
     while (std::getline(rest, item, ',')) {
       const size_t eq = item.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
-        return invalidArgument("--prune: '" + item + "' in '" + spec + "' is not key=value");
+        return invalidArgument(what + ": '" + item + "' in '" + spec + "' is not key=value");
       }
       if (!params.emplace(item.substr(0, eq), item.substr(eq + 1)).second) {
-        return invalidArgument("--prune: '" + item.substr(0, eq) + "' given twice in '" + spec +
+        return invalidArgument(what + ": '" + item.substr(0, eq) + "' given twice in '" + spec +
                                "'");
       }
     }
@@ -242,10 +255,7 @@ prune::PruneOptions pruneOptions(const RunConfig& config) {
   return options;
 }
 
-const std::vector<std::string>& availablePrecisions() {
-  static const std::vector<std::string> kPrecisions = {"fp32"};
-  return kPrecisions;
-}
+const std::vector<std::string>& availablePrecisions() { return availablePrecisionNames(); }
 
 namespace {
 
@@ -279,6 +289,9 @@ Status validateConfig(const RunConfig& c) {
     return unsupported("precision '" + c.precision + "' is not available in this build " +
                        "(available: " + joined(precisions) + ")");
   }
+  if (Result<PrecisionOptions> p = precisionFromParams(c.precision, c.precision_params); !p) {
+    return p.status();
+  }
   if (c.threads < 0) return invalidArgument("threads must be >= 0");
   if (c.size < 0) return invalidArgument("input size must be >= 0");
   if (c.timed_runs < 1 || c.warmup < 0) {
@@ -291,36 +304,18 @@ Status validateConfig(const RunConfig& c) {
   return Status::ok();
 }
 
-Result<Model> applyCompressionSteps(Model model, const RunConfig& config,
-                                    nlohmann::json* report) {
+Result<Model> applyPruning(Model model, const RunConfig& config, nlohmann::json* step_out) {
   DS_RETURN_IF_ERROR(validateConfig(config));
-  nlohmann::json steps = nlohmann::json::array();
-  // Pruning first (it works on the stored weights), then precision.
-  if (config.prune_method == "none") {
-    steps.push_back({{"step", "prune"}, {"method", "none"}, {"changed", false}});
-  } else {
+  nlohmann::json step = {{"step", "prune"}, {"method", "none"}, {"changed", false}};
+  if (config.prune_method != "none") {
     Result<prune::PruneReport> pruned = prune::pruneModel(model, pruneOptions(config));
     if (!pruned) return pruned.status().withContext("--prune " + config.prune_method);
-    nlohmann::json step = prune::reportToJson(*pruned);
+    step = prune::reportToJson(*pruned);
     step.erase("layers");  // per-layer figures are stored as the run's layer rows
     step["step"] = "prune";
     step["changed"] = true;
-    steps.push_back(step);
   }
-  // Precision: fp32 runs the weights as stored, which must then be float32.
-  if (config.precision == "fp32") {
-    for (const NamedTensor& init : model.graph.initializers()) {
-      const DType dtype = init.tensor.dtype();
-      if (dtype == DType::kFloat16 || dtype == DType::kBFloat16) {
-        return unsupported("precision fp32: initializer '" + init.name + "' is " +
-                           std::string(dtypeName(dtype)) +
-                           "; this build runs reduced-precision models only as stored, pick an "
-                           "FP32 export");
-      }
-    }
-    steps.push_back({{"step", "precision"}, {"precision", "fp32"}, {"changed", false}});
-  }
-  if (report) *report = steps;
+  if (step_out) *step_out = step;
   return model;
 }
 
@@ -381,21 +376,36 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
   rec.sparsity = config.sparsity();
   rec.precision = config.precision;
 
-  // Compression steps.
+  // Compression steps: pruning, then precision (which may calibrate on images).
   // A copy shares the tensors' storage; the steps clone what they change.
-  nlohmann::json steps;
-  DS_ASSIGN_OR_RETURN(Model model, applyCompressionSteps(inputs.loaded, config, &steps));
-  rec.config["steps"] = steps;
-  const bool changed = std::any_of(steps.begin(), steps.end(), [](const nlohmann::json& s) {
-    return s.value("changed", false);
-  });
-  Model model_for_stats = model;  // shape-inferred copy for per-layer statistics
-
-  // Accuracy (and end-to-end latency per image).
+  nlohmann::json prune_step;
+  DS_ASSIGN_OR_RETURN(Model pruned, applyPruning(inputs.loaded, config, &prune_step));
   DetectorOptions detector_options;
   detector_options.threads = config.threads;
   detector_options.size = config.size;
   detector_options.decode = config.decode;
+  DS_ASSIGN_OR_RETURN(PrecisionOptions precision,
+                      precisionFromParams(config.precision, config.precision_params));
+  std::optional<CalibrationSet> calib;
+  if (precision.precision == "int8" && precision.scales.empty()) {
+    DS_ASSIGN_OR_RETURN(calib, chooseCalibrationSet(precision, options.data, options.format,
+                                                    config.limit, inputs.loaded.classNames()));
+  }
+  DS_ASSIGN_OR_RETURN(PrecisionResult precise,
+                      applyPrecision(pruned, precision, calib ? &*calib : nullptr,
+                                     detector_options, control));
+  for (const std::string& note : precise.notes) result.notes.push_back(note);
+  nlohmann::json steps = nlohmann::json::array({prune_step, precise.report});
+  if (precise.fallback) steps[1]["fallback"] = fallbackToJson(*precise.fallback);
+  rec.config["steps"] = steps;
+  const bool changed = prune_step.value("changed", false) || precise.model.graph.initializers().size() != pruned.graph.initializers().size() ||
+                       precision.precision == "fp16" || precision.precision == "int8";
+  Model model = std::move(precise.model);
+  Model model_for_stats = model;  // shape-inferred copy for per-layer statistics
+  detector_options.compute = precise.compute;
+  detector_options.keep_fp32_nodes = precise.keep_fp32_nodes;
+
+  // Accuracy (and end-to-end latency per image).
   DS_ASSIGN_OR_RETURN(Detector detector, Detector::create(std::move(model), detector_options));
   EvalOptions eval;
   eval.model = options.model;
@@ -442,6 +452,8 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
     }
     EngineOptions engine;
     engine.num_threads = config.threads;
+    engine.compute = precise.compute;
+    engine.keep_fp32_nodes = precise.keep_fp32_nodes;
     Shape shape = input_shape;
     shape[0] = batch;
     Result<BatchPlan> compiled = compileForBatch(detector.model(), input_name, input, batch, engine);
@@ -494,7 +506,8 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
     Result<std::string> out = runChild(
         options.rss_probe,
         {"_probe-rss", "--model", probe_model.string(), "--size",
-         std::to_string(detector.inputWidth()), "--threads", std::to_string(config.threads)},
+         std::to_string(detector.inputWidth()), "--threads", std::to_string(config.threads),
+         "--compute", precise.compute == ComputePrecision::kBFloat16 ? "bf16" : "fp32"},
         kProbeTimeoutS);
     if (out) {
       try {
@@ -518,6 +531,8 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
   {
     EngineOptions engine;
     engine.num_threads = config.threads;
+    engine.compute = precise.compute;
+    engine.keep_fp32_nodes = precise.keep_fp32_nodes;
     engine.profile = true;
     engine.input_shapes.emplace_back(input_name, input_shape);
     Result<Plan> profiled = Engine::compile(detector.model(), engine);
@@ -608,16 +623,34 @@ std::vector<RunConfig> expandSweep(const SweepOptions& o) {
         method == "none" ? std::vector<double>{0.0} : o.sparsities;
     for (double sparsity : sparsities) {
       for (const std::string& precision : o.precisions) {
-        for (int t : threads) {
-          for (int64_t size : sizes) {
-            RunConfig c = o.base.config;
-            c.prune_method = method;
-            c.prune_params.clear();
-            if (method != "none") c.prune_params["sparsity"] = fmtNumber(sparsity);
-            c.precision = precision;
-            c.threads = t;
-            c.size = size;
-            configs.push_back(c);
+        std::vector<std::map<std::string, std::string>> variants;
+        std::map<std::string, std::string> params;
+        if (precision == "int8") {
+          params = o.base.config.precision_params;
+        } else if (precision == "bf16" && o.base.config.precision_params.count("keep")) {
+          params["keep"] = o.base.config.precision_params.at("keep");
+        }
+        if (precision == "int8" && !o.calibrators.empty()) {
+          for (const std::string& cal : o.calibrators) {
+            params["calibrator"] = cal;
+            variants.push_back(params);
+          }
+        } else {
+          variants.push_back(params);
+        }
+        for (const auto& variant : variants) {
+          for (int t : threads) {
+            for (int64_t size : sizes) {
+              RunConfig c = o.base.config;
+              c.prune_method = method;
+              c.prune_params.clear();
+              if (method != "none") c.prune_params["sparsity"] = fmtNumber(sparsity);
+              c.precision = precision;
+              c.precision_params = variant;
+              c.threads = t;
+              c.size = size;
+              configs.push_back(c);
+            }
           }
         }
       }
@@ -710,11 +743,17 @@ Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
   return report;
 }
 
-Result<nlohmann::json> runRssProbe(const fs::path& model, int64_t size, int threads) {
+Result<nlohmann::json> runRssProbe(const fs::path& model, int64_t size, int threads,
+                                   const std::string& compute) {
   const int64_t baseline = currentRssBytes();
   DetectorOptions options;
   options.size = size;
   options.threads = threads;
+  if (compute == "bf16") {
+    options.compute = ComputePrecision::kBFloat16;
+  } else if (compute != "fp32") {
+    return invalidArgument("--compute must be fp32 or bf16, not '" + compute + "'");
+  }
   DS_ASSIGN_OR_RETURN(Detector detector, Detector::load(model, options));
   return nlohmann::json{{"baseline_rss_bytes", baseline}, {"peak_rss_bytes", peakRssBytes()}};
 }

@@ -4,9 +4,9 @@
 // one record in the results store; a sweep is the cross product of configurations, resumable
 // by configuration hash.
 //
-// Adding a compression step (pruning, precision) is local: parse its name in
-// validateConfig(), apply it in applyCompressionSteps(); everything else (measurement, storage,
-// sweep) already takes the configuration as data.
+// Compression steps: pruning (applyPruning) then precision (applyPrecision in quantize_job.h,
+// which may calibrate on images); everything else (measurement, storage, sweep) takes the
+// configuration as data.
 
 #include <cstdint>
 #include <filesystem>
@@ -32,6 +32,9 @@ struct RunConfig {
   std::string prune_method = "none";
   std::map<std::string, std::string> prune_params;  // e.g. {"sparsity": "0.5"}
   std::string precision = "fp32";
+  // Precision parameters (int8: calibrator, activations, keep, calib, ...; quantize_job.h
+  // precisionFromParams). Part of the stored configuration only when not empty.
+  std::map<std::string, std::string> precision_params;
   int threads = 0;              // engine threads; 0: every core (stored as the count used)
   int64_t size = 0;             // square network input; 0: the model's
   size_t limit = 0;             // images evaluated; 0: all
@@ -45,14 +48,15 @@ struct RunConfig {
   double sparsity() const;
   // The stored, hashed configuration: every field that changes what is measured.
   nlohmann::json toJson() const;
-  // "magnitude:sparsity=0.5 fp32 t2 640"
+  // "magnitude:sparsity=0.5 int8:calibrator=entropy t2 640"
   std::string label() const;
 };
 
 // "magnitude:sparsity=0.5,scope=global" -> method + parameters. Refuses an empty method, a
-// parameter without '=' and a repeated key, naming it.
+// parameter without '=' and a repeated key, naming it. The same syntax for --precision
+// ("int8:calibrator=mse,activations=s8"); `what` names the option in messages.
 Result<std::pair<std::string, std::map<std::string, std::string>>> parsePruneSpec(
-    const std::string& spec);
+    const std::string& spec, const std::string& what = "--prune");
 
 // The methods and precisions this build can apply.
 const std::vector<std::string>& availablePruneMethods();
@@ -65,8 +69,8 @@ Status validateConfig(const RunConfig& config);
 // "ignore" -> patterns separated by ';', "protect_head" -> protect_detect_head, the rest -> opts.
 prune::PruneOptions pruneOptions(const RunConfig& config);
 
-// Applies the configuration's compression steps to `model`. `report` receives what each step did.
-Result<Model> applyCompressionSteps(Model model, const RunConfig& config, nlohmann::json* report);
+// Applies the configuration's pruning step to `model`; `step` receives what it did.
+Result<Model> applyPruning(Model model, const RunConfig& config, nlohmann::json* step);
 
 struct RunOptions {
   std::filesystem::path model;
@@ -117,11 +121,15 @@ struct SweepOptions {
   std::vector<std::string> methods = {"none"};
   std::vector<double> sparsities = {0.0};
   std::vector<std::string> precisions = {"fp32"};
+  // int8 configurations once per calibrator (empty: base.config.precision_params' or the
+  // default); base.config.precision_params go to int8 configurations (bf16: only "keep").
+  std::vector<std::string> calibrators;
   std::vector<int> threads;              // empty: base.config.threads
   std::vector<int64_t> sizes;            // empty: base.config.size
 };
 
-// The configurations, in order: method x sparsity x precision x threads x size; "none" takes no
+// The configurations, in order: method x sparsity x precision (x calibrator) x threads x size;
+// "none" takes no
 // sparsity, so it appears once per precision / threads / size.
 std::vector<RunConfig> expandSweep(const SweepOptions& options);
 
@@ -144,6 +152,6 @@ Result<SweepReport> runSweep(const SweepOptions& options, store::Store& store,
 // Probe entry point (the `_probe-rss` subcommand): loads, compiles and runs `model` once, then
 // returns {"baseline_rss_bytes", "peak_rss_bytes"} of this process.
 Result<nlohmann::json> runRssProbe(const std::filesystem::path& model, int64_t size,
-                                   int threads);
+                                   int threads, const std::string& compute = "fp32");
 
 }  // namespace detslim

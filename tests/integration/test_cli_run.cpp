@@ -285,9 +285,12 @@ TEST(CliRun, BadInputExitsTwoAndKeepsTheStore) {
       {{"run", "--model", m, "--data", val2017(), "--db", "/proc/detslim/results.sqlite"},
        "/proc/detslim/results.sqlite"},
       {{"run", "--model", m, "--data", val2017(), "--db", text_file.string()}, "notes.txt"},
-      {{"sweep", "--model", m, "--data", val2017(), "--precision", "fp32,int8", "--db",
+      {{"sweep", "--model", m, "--data", val2017(), "--precision", "fp32,int9", "--db",
         db.string()},
-       "int8"},
+       "int9"},
+      // int8 with every image evaluated and no --calib: nothing left to calibrate on.
+      {{"run", "--model", m, "--data", val2017(), "--precision", "int8", "--db", db.string()},
+       "--calib"},
       {{"results", "--db", (db.parent_path() / "missing.sqlite").string()}, "missing.sqlite"},
       {{"results", "--db", db.string(), "--filter", "mapp > 0.3"}, "mapp"},
   };
