@@ -43,34 +43,30 @@ Result<double> parseNumber(const std::string& key, const std::string& text) {
   }
 }
 
-// Names of the kept convs after resolving "default" / "none" / names; *auto_mode set by "auto".
+// Names of the kept convs after resolving "default" / "none" / "auto" / names; *auto_mode set by
+// "auto" (which starts from the default list). "none" stands alone.
 Result<std::vector<std::string>> resolveKeep(const Model& model, const std::vector<std::string>& keep,
                                              bool* auto_mode) {
-  std::set<std::string> names;
-  bool none = false;
   *auto_mode = false;
+  if (std::find(keep.begin(), keep.end(), "none") != keep.end()) {
+    if (keep.size() > 1) return invalidArgument("--keep-fp32: 'none' cannot be combined with other entries");
+    return std::vector<std::string>{};
+  }
   std::set<std::string> conv_names;
   for (const Node& n : model.graph.nodes) {
     if (n.op_type == "Conv" && n.domain.empty()) conv_names.insert(n.name);
   }
+  std::set<std::string> names;
   for (const std::string& k : keep) {
     if (k.empty()) continue;
-    if (k == "default") {
-      for (const std::string& d : quant::defaultKeepFp32(model)) names.insert(d);
-    } else if (k == "none") {
-      none = true;
-    } else if (k == "auto") {
-      *auto_mode = true;
+    if (k == "default" || k == "auto") {
+      *auto_mode = *auto_mode || k == "auto";
       for (const std::string& d : quant::defaultKeepFp32(model)) names.insert(d);
     } else if (!conv_names.count(k)) {
       return invalidArgument("--keep-fp32: the model has no Conv node named '" + k + "'");
     } else {
       names.insert(k);
     }
-  }
-  if (none && names.size() > 0 && !*auto_mode &&
-      std::find(keep.begin(), keep.end(), "default") != keep.end()) {
-    return invalidArgument("--keep-fp32: 'none' and 'default' contradict each other");
   }
   return std::vector<std::string>(names.begin(), names.end());
 }
@@ -99,10 +95,10 @@ std::vector<Tensor> copyOutputs(const Plan& plan) {
   return out;
 }
 
-EngineOptions engineOptionsFor(const Detector& detector, int threads) {
+EngineOptions engineOptionsFor(Detector& detector, int threads) {
   EngineOptions e;
   e.num_threads = threads;
-  const Plan& plan = const_cast<Detector&>(detector).plan();
+  const Plan& plan = detector.plan();
   e.input_shapes.emplace_back(plan.inputNames().front(), plan.inputDescs().front().shape);
   return e;
 }

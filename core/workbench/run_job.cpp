@@ -398,8 +398,10 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
   nlohmann::json steps = nlohmann::json::array({prune_step, precise.report});
   if (precise.fallback) steps[1]["fallback"] = fallbackToJson(*precise.fallback);
   rec.config["steps"] = steps;
-  const bool changed = prune_step.value("changed", false) || precise.model.graph.initializers().size() != pruned.graph.initializers().size() ||
-                       precision.precision == "fp16" || precision.precision == "int8";
+  // The model file differs from the input (bf16 only changes how it is compiled).
+  const bool changed = prune_step.value("changed", false) ||
+                       (precise.report.value("changed", false) &&
+                        precise.compute == ComputePrecision::kFloat32);
   Model model = std::move(precise.model);
   Model model_for_stats = model;  // shape-inferred copy for per-layer statistics
   detector_options.compute = precise.compute;

@@ -178,6 +178,10 @@ TEST(CliQuantize, BadInputExitsTwoNamingTheProblem) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no_such_conv"), std::string::npos) << r.err;
 
+  r = cli({"quantize", model("yolov5n_fp32.onnx"), "--calib", train2017(), "--keep-fp32", "none,default", "-o", out.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'none' cannot be combined"), std::string::npos) << r.err;
+
   r = cli({"quantize", model("yolov5n_fp32.onnx"), "--precision", "bf16", "-o", out.string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bf16"), std::string::npos) << r.err;
