@@ -27,6 +27,8 @@ namespace {
 using dnnl::algorithm;
 using dnnl::memory;
 using dnnl_util::AxisPads;
+using dnnl_util::alignUp;
+using dnnl_util::layoutPair;
 using dnnl_util::refuse;
 
 constexpr memory::data_type kF32 = memory::data_type::f32;
@@ -255,10 +257,6 @@ struct Choice {
   std::string impl;
 };
 
-std::string layoutPair(Layout src, Layout dst) {
-  return std::string(layoutName(src)) + ">" + std::string(layoutName(dst));
-}
-
 // The primitive descriptor for one layout pair; throws dnnl::error when oneDNN has none.
 dnnl::primitive_desc makePd(const ConvSetup& s, Layout src_layout, Layout dst_layout,
                             Residual residual, int* binary_index) {
@@ -371,12 +369,6 @@ std::optional<Choice> choosePrimitive(const ConvSetup& s, const NodeContext& ctx
 }
 
 // ---- The kernel --------------------------------------------------------------------------------
-
-constexpr size_t kScratchAlignment = 64;
-
-size_t alignUp(size_t bytes) {
-  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
-}
 
 class DnnlConvKernel final : public DnnlKernel {
  public:

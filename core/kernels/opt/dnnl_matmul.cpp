@@ -25,6 +25,7 @@ namespace {
 
 using dnnl::algorithm;
 using dnnl::memory;
+using dnnl_util::alignUp;  // the bf16 copy of A starts aligned after oneDNN's scratchpad
 using dnnl_util::refuse;
 
 constexpr memory::data_type kF32 = memory::data_type::f32;
@@ -65,12 +66,6 @@ struct MatMulSetup {
   // bf16 compute (constant B only): A converted to bf16 in scratch, B packed as bf16, f32 dst.
   bool bf16 = false;
 };
-
-// Scratch alignment of the bf16 copy of A after oneDNN's scratchpad.
-constexpr size_t kScratchAlignment = 64;
-size_t alignUp(size_t bytes) {
-  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
-}
 
 // Fills dst [m, n] with C broadcast.
 void broadcastFill(const MatMulSetup& s, const float* c, float* dst) {

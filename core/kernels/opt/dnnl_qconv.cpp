@@ -44,6 +44,8 @@ namespace {
 
 using dnnl::algorithm;
 using dnnl::memory;
+using dnnl_util::alignUp;
+using dnnl_util::layoutPair;
 using dnnl_util::refuse;
 
 constexpr size_t kX = 0;
@@ -305,10 +307,6 @@ struct Choice {
   std::string impl;
 };
 
-std::string layoutPair(Layout src, Layout dst) {
-  return std::string(layoutName(src)) + ">" + std::string(layoutName(dst));
-}
-
 // Throws dnnl::error when oneDNN has no implementation for this combination.
 dnnl::convolution_forward::primitive_desc makePd(const QSetup& s, const Epilogue& e,
                                                  Layout src_layout, Layout dst_layout,
@@ -448,12 +446,6 @@ std::optional<Choice> choosePrimitive(const QSetup& s, const NodeContext& ctx,
 }
 
 // ---- The kernel --------------------------------------------------------------------------------
-
-constexpr size_t kScratchAlignment = 64;
-
-size_t alignUp(size_t bytes) {
-  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
-}
 
 class DnnlQConvKernel final : public DnnlKernel {
  public:

@@ -114,6 +114,17 @@ void guarded(Fn&& fn) {
   }
 }
 
+// Scratch pieces a kernel lays out one after another start on 64-byte boundaries.
+inline constexpr size_t kScratchAlignment = 64;
+inline size_t alignUp(size_t bytes) {
+  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
+}
+
+// "nhwc>plain": a kernel's layouts as the profiler shows them.
+inline std::string layoutPair(Layout src, Layout dst) {
+  return std::string(layoutName(src)) + ">" + std::string(layoutName(dst));
+}
+
 // Points a memory object at a buffer. oneDNN's API takes void*; inputs are only read (apart from
 // re-zeroing a blocked layout's padding, which holds zeros anyway).
 inline void bind(memory& mem, const void* data) {
