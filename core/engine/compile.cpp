@@ -12,6 +12,7 @@
 
 #include "core/base/cpu.h"
 #include "core/engine/float16_lowering.h"
+#include "core/engine/detect_fusion.h"
 #include "core/engine/fusion.h"
 #include "core/engine/memory_plan.h"
 #include "core/engine/plan_impl.h"
@@ -292,7 +293,7 @@ Status Compiler::createSteps() {
     static const std::unordered_set<std::string> kNhwcReaders = {
         "Conv", "FusedConv", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Resize",
         "Sigmoid", "Add", "Sub", "Mul", "Div", "Pow", "Split", "QConv", "QuantizeLinear",
-        "DequantizeLinear"};
+        "DequantizeLinear", "YoloDecode"};
     // float16 rounding takes any layout: it reads NHWC when one of its own readers does.
     if (reader.op_type == "RoundToHalf" && reader.outputs.size() == 1) {
       const auto& next = readers[reader.outputs[0]];
@@ -521,40 +522,38 @@ Result<Plan> Compiler::run() {
   DS_RETURN_IF_ERROR(bindInputs());
   DS_RETURN_IF_ERROR(inferAndFold());
   runtime_fused_.assign(runtime_nodes_.size(), std::string());
+  const DescLookup desc_of = [&](const std::string& name) -> const ValueDesc* {
+    auto it = ids_.find(name);
+    return it == ids_.end() ? nullptr : &values_[static_cast<size_t>(it->second)].desc;
+  };
+  const ConstantLookup constant_of = [&](const std::string& name) -> const Tensor* {
+    auto it = ids_.find(name);
+    return it == ids_.end() ? nullptr : values_[static_cast<size_t>(it->second)].constant;
+  };
+  const OutputCheck is_graph_output = [&](const std::string& name) {
+    auto it = ids_.find(name);
+    return it != ids_.end() && values_[static_cast<size_t>(it->second)].graph_output;
+  };
   if (options_.fuse) {
-    FusionInput fusion{runtime_nodes_, runtime_fused_};
-    fuseConvActivations(fusion, [&](const std::string& name) -> const ValueDesc* {
-      auto it = ids_.find(name);
-      return it == ids_.end() ? nullptr : &values_[static_cast<size_t>(it->second)].desc;
-    }, [&](const std::string& name) -> const Tensor* {
-      auto it = ids_.find(name);
-      return it == ids_.end() ? nullptr : values_[static_cast<size_t>(it->second)].constant;
-    }, [&](const std::string& name) {
-      auto it = ids_.find(name);
-      return it != ids_.end() && values_[static_cast<size_t>(it->second)].graph_output;
-    });
+    fuseConvActivations(FusionInput{runtime_nodes_, runtime_fused_}, desc_of, constant_of, is_graph_output);
   }
   // QDQ models: quantized convolutions and scale-preserving ops run on the integers. The
   // reference path runs the QDQ graph as it is (the oracle the integer path is checked against).
   if (options_.fuse && !options_.reference_only) {
     QdqFusionLookups qdq;
-    qdq.desc_of = [&](const std::string& name) -> const ValueDesc* {
-      auto it = ids_.find(name);
-      return it == ids_.end() ? nullptr : &values_[static_cast<size_t>(it->second)].desc;
-    };
-    qdq.constant_of = [&](const std::string& name) -> const Tensor* {
-      auto it = ids_.find(name);
-      return it == ids_.end() ? nullptr : values_[static_cast<size_t>(it->second)].constant;
-    };
-    qdq.is_graph_output = [&](const std::string& name) {
-      auto it = ids_.find(name);
-      return it != ids_.end() && values_[static_cast<size_t>(it->second)].graph_output;
-    };
+    qdq.desc_of = desc_of;
+    qdq.constant_of = constant_of;
+    qdq.is_graph_output = is_graph_output;
     qdq.folded_producer = [&](const std::string& name) -> const Node* {
       auto it = folded_producers_.find(name);
       return it == folded_producers_.end() ? nullptr : &it->second;
     };
     fuseQdq(FusionInput{runtime_nodes_, runtime_fused_}, qdq);
+  }
+  // The Detect-head decode in one pass (detect_fusion.h). Not for float16 graphs: their decode
+  // rounds after every op, which one fused pass would not.
+  if (options_.fuse && !options_.reference_only && !half.applied) {
+    fuseYoloDecode(FusionInput{runtime_nodes_, runtime_fused_}, desc_of, constant_of, is_graph_output);
   }
   if (half.applied) {
     for (const std::string& name : half.round_values) {  // folded at compile time
