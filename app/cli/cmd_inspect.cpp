@@ -1,14 +1,16 @@
-// `detslim inspect MODEL [--layers] [--json] [--size S]`
+// `detslim inspect MODEL [--layers] [--layer NAME] [--json] [--size S]`
 
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_common.h"
 #include "app/cli/commands.h"
+#include "core/prune/patterns.h"
 #include "core/workbench/inspect.h"
 
 namespace detslim::cli {
@@ -21,7 +23,91 @@ struct InspectArgs {
   bool json = false;
   int64_t size = 0;
   bool no_check = false;
+  std::string layer;  // --layer: zero map statistics and kernel patterns of this conv
 };
+
+// What `--layer NAME` reports: the zero map statistics of one conv weight and, for 3x3
+// kernels, the pattern histogram (core/prune/patterns.h).
+struct LayerReport {
+  prune::ConvWeightLayer layer;
+  prune::LayerWeightMap map;
+  bool has_patterns = false;  // false: the kernels are not 3x3
+  std::vector<prune::PatternCount> patterns;
+};
+
+Result<LayerReport> layerReport(const Graph& graph, const std::string& name) {
+  LayerReport r;
+  DS_ASSIGN_OR_RETURN(r.layer, prune::findConvWeightLayer(graph, name));
+  DS_ASSIGN_OR_RETURN(r.map, prune::layerWeightMap(*r.layer.tensor));
+  if (auto patterns = prune::kernelPatternHistogram(*r.layer.tensor); patterns) {
+    r.has_patterns = true;
+    r.patterns = std::move(patterns).value();
+  }
+  return r;
+}
+
+int64_t kernelCount(const prune::LayerWeightMap& m) {
+  return m.kernel_cells ? m.total / m.kernel_cells : 0;
+}
+
+nlohmann::json layerJson(const LayerReport& r) {
+  const prune::LayerWeightMap& m = r.map;
+  nlohmann::json patterns = nullptr;
+  if (r.has_patterns) {
+    patterns = nlohmann::json::array();
+    for (const prune::PatternCount& p : r.patterns) {
+      patterns.push_back(
+          {{"mask", p.mask}, {"count", p.count}, {"glyph", prune::patternGlyph(p.mask)}});
+    }
+  }
+  return {{"name", r.layer.name},
+          {"op_type", r.layer.op_type},
+          {"weight", r.layer.weight},
+          {"dtype", std::string(dtypeName(r.layer.tensor->dtype()))},
+          {"weight_shape", m.shape},
+          {"total", m.total},
+          {"zeros", m.zeros},
+          {"sparsity", m.sparsity},
+          {"output_channels", m.rows},
+          {"zero_output_channels", m.zero_rows},
+          {"input_channels", m.shape.size() > 1 ? m.shape[1] : 0},
+          {"zero_input_channels", m.zero_input_channels},
+          {"kernels", kernelCount(m)},
+          {"zero_kernels", m.zero_kernels},
+          {"patterns", patterns}};
+}
+
+void printLayer(const LayerReport& r, std::ostream& out) {
+  const prune::LayerWeightMap& m = r.map;
+  out << "\nLayer       " << r.layer.name << "  (" << r.layer.op_type << ", weight "
+      << r.layer.weight << " " << dtypeName(r.layer.tensor->dtype()) << shapeToString(m.shape)
+      << ")\n";
+  out << "Zeros       " << groupDigits(m.zeros) << " of " << groupDigits(m.total) << " ("
+      << std::fixed << std::setprecision(2) << 100.0 * m.sparsity << " %)\n";
+  out << "All zero    " << groupDigits(m.zero_rows) << " of " << groupDigits(m.rows)
+      << " output channels, " << groupDigits(m.zero_input_channels) << " of "
+      << groupDigits(m.shape.size() > 1 ? m.shape[1] : 0) << " input channels, "
+      << groupDigits(m.zero_kernels) << " of " << groupDigits(kernelCount(m)) << " kernels\n";
+  if (!r.has_patterns) {
+    out << "Patterns    counted for 3x3 kernels only\n";
+    return;
+  }
+  const int64_t kernels = kernelCount(m);
+  out << "Patterns    " << r.patterns.size() << " distinct 3x3 patterns in " << groupDigits(kernels)
+      << " kernels (mask bit r*3+c; # non-zero)\n";
+  constexpr size_t kShown = 16;  // as many as the GUI's layer inspector draws
+  for (size_t i = 0; i < r.patterns.size() && i < kShown; ++i) {
+    const prune::PatternCount& p = r.patterns[i];
+    out << "            " << prune::patternGlyph(p.mask) << "  0x" << std::hex << std::setw(3)
+        << std::setfill('0') << p.mask << std::dec << std::setfill(' ') << std::right
+        << std::setw(12) << groupDigits(p.count) << "  " << std::setw(5) << std::setprecision(1)
+        << (kernels ? 100.0 * static_cast<double>(p.count) / static_cast<double>(kernels) : 0.0)
+        << " %\n";
+  }
+  if (r.patterns.size() > kShown) {
+    out << "            ... " << r.patterns.size() - kShown << " more\n";
+  }
+}
 
 std::string valueLine(const ValueInfo& v, const Graph& g) {
   const TensorType* t = g.typeOf(v.name);
@@ -124,6 +210,8 @@ CommandRunner registerInspect(CLI::App& app) {
   cmd->add_option("--size", args->size, "Square input size to count MACs at (e.g. 320)")
       ->check(CLI::Range(int64_t{1}, int64_t{16384}));
   cmd->add_flag("--no-check", args->no_check, "Skip the ONNX checker");
+  cmd->add_option("--layer", args->layer,
+                  "Zero map statistics and 3x3 kernel patterns of this conv layer (node name)");
   return [args, cmd]() -> int {
     if (!cmd->parsed()) return -1;
     InspectOptions options;
@@ -131,10 +219,21 @@ CommandRunner registerInspect(CLI::App& app) {
     options.run_checker = !args->no_check;
     Result<ModelInspection> inspection = inspectModel(args->model, options);
     if (!inspection) return reportError(inspection.status());
+    std::optional<LayerReport> layer;
+    if (!args->layer.empty()) {
+      Result<LayerReport> report = layerReport(inspection->model.graph, args->layer);
+      if (!report) {
+        return reportError(report.status().withContext(inspection->path.string()));
+      }
+      layer = std::move(report).value();
+    }
     if (args->json) {
-      std::cout << inspectionToJson(*inspection, true).dump(2) << "\n";
+      nlohmann::json j = inspectionToJson(*inspection, true);
+      if (layer) j["layer"] = layerJson(*layer);
+      std::cout << j.dump(2) << "\n";
     } else {
       printHuman(*inspection, args->layers, std::cout);
+      if (layer) printLayer(*layer, std::cout);
     }
     return kExitOk;
   };

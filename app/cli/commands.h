@@ -19,5 +19,6 @@ CommandRunner registerResults(CLI::App& app);
 CommandRunner registerProbeRss(CLI::App& app);
 CommandRunner registerPrune(CLI::App& app);
 CommandRunner registerQuantize(CLI::App& app);
+CommandRunner registerDetect(CLI::App& app);
 
 }  // namespace detslim::cli

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
                                           registerEvalCoco(app), registerEval(app),
                                           registerRun(app),      registerSweep(app),
                                           registerResults(app),  registerProbeRss(app),
-                                          registerPrune(app),    registerQuantize(app)};
+                                          registerPrune(app),    registerQuantize(app),
+                                          registerDetect(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

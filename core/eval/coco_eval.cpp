@@ -415,6 +415,8 @@ double vocIou(const EvalDetection& d, const EvalGtBox& g, bool inclusive) {
 struct VocMatch {
   std::vector<int> outcome;
   std::vector<double> scores;
+  std::vector<size_t> detection;         // index into `dets`, parallel to outcome
+  std::vector<const EvalGtBox*> matched;  // the GT a +1 / 0 outcome matched, else nullptr
   int64_t num_gt = 0;
 };
 
@@ -443,6 +445,7 @@ std::map<int64_t, VocMatch> vocMatch(const EvalGroundTruth& gt,
     VocMatch& vm = out[cat];
     for (const EvalDetection* d : list) {
       vm.scores.push_back(d->score);
+      vm.detection.push_back(static_cast<size_t>(d - dets.data()));
       double best = -std::numeric_limits<double>::infinity();
       const EvalGtBox* hit = nullptr;
       auto it = by_img.find({cat, d->image_id});
@@ -458,13 +461,17 @@ std::map<int64_t, VocMatch> vocMatch(const EvalGroundTruth& gt,
       // The devkit tests ovmax > ovthresh (strict).
       if (hit == nullptr || !(best > o.iou_threshold)) {
         vm.outcome.push_back(-1);
+        vm.matched.push_back(nullptr);
       } else if (hit->difficult || hit->iscrowd || hit->ignore) {
         vm.outcome.push_back(0);
+        vm.matched.push_back(hit);
       } else if (!taken[hit]) {
         taken[hit] = true;
         vm.outcome.push_back(1);
+        vm.matched.push_back(hit);
       } else {
         vm.outcome.push_back(-1);
+        vm.matched.push_back(nullptr);
       }
     }
   }
@@ -521,6 +528,21 @@ VocEvalResult evaluateVoc(const EvalGroundTruth& gt, const std::vector<EvalDetec
   }
   if (!aps.empty()) res.map = std::accumulate(aps.begin(), aps.end(), 0.0) / aps.size();
   return res;
+}
+
+std::vector<VocDetectionMatch> matchVoc(const EvalGroundTruth& gt,
+                                        const std::vector<EvalDetection>& dets,
+                                        const VocEvalOptions& options) {
+  std::vector<VocDetectionMatch> out(dets.size());
+  for (const auto& [cat, vm] : vocMatch(gt, dets, options, options.min_score)) {
+    for (size_t i = 0; i < vm.outcome.size(); ++i) {
+      VocDetectionMatch& m = out[vm.detection[i]];
+      m.considered = true;
+      m.outcome = vm.outcome[i];
+      if (vm.matched[i]) m.gt_index = static_cast<int64_t>(vm.matched[i] - gt.boxes.data());
+    }
+  }
+  return out;
 }
 
 PrAtConfidence precisionRecallAt(const EvalGroundTruth& gt,

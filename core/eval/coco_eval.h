@@ -123,6 +123,19 @@ struct VocEvalResult {
 VocEvalResult evaluateVoc(const EvalGroundTruth& gt, const std::vector<EvalDetection>& dets,
                           const VocEvalOptions& options = {});
 
+// One detection's outcome under the VOC matching above.
+struct VocDetectionMatch {
+  bool considered = false;  // false: left out (score below min_score, category not in gt)
+  int outcome = -1;       // +1 TP, -1 FP, 0 matched a difficult / crowd / ignore GT (neither)
+  int64_t gt_index = -1;  // index into gt.boxes of the GT taken (outcome +1 or 0), else -1
+};
+
+// The VOC matching of evaluateVoc / precisionRecallAt, per detection (in the order of `dets`),
+// for callers that draw or list hits and misses rather than score them.
+std::vector<VocDetectionMatch> matchVoc(const EvalGroundTruth& gt,
+                                        const std::vector<EvalDetection>& dets,
+                                        const VocEvalOptions& options = {});
+
 // ---- Precision / recall at a confidence threshold ----
 
 struct PrCounts {

@@ -38,6 +38,8 @@ datasets::ClassMap mapByName(const datasets::Dataset& dataset,
   return map;
 }
 
+}  // namespace
+
 Result<datasets::ClassMap> chooseClassMap(const EvalOptions& options,
                                           const datasets::Dataset& dataset,
                                           const std::vector<std::string>& model_classes) {
@@ -56,8 +58,6 @@ Result<datasets::ClassMap> chooseClassMap(const EvalOptions& options,
   }
   return mapByName(dataset, model_classes);
 }
-
-}  // namespace
 
 EvalGroundTruth toEvalGroundTruth(const datasets::Dataset& dataset,
                                   const std::vector<std::string>& model_classes) {

@@ -97,6 +97,12 @@ Result<EvalReport> runEval(const EvalOptions& options, Detector& detector,
 EvalGroundTruth toEvalGroundTruth(const datasets::Dataset& dataset,
                                   const std::vector<std::string>& model_classes);
 
+// The class map eval applies: options.class_map when set, else the shipped map of the dataset's
+// format when the model has all its target classes, else by name. Refuses an unreadable map file.
+Result<datasets::ClassMap> chooseClassMap(const EvalOptions& options,
+                                          const datasets::Dataset& dataset,
+                                          const std::vector<std::string>& model_classes);
+
 // {"stats": [12], "per_category": {...}, "precision", "recall", "voc_ap50", ...}
 nlohmann::json evalToJson(const EvalReport& report);
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "core/engine/batch.h"
 #include "core/graph/stats.h"
@@ -201,6 +202,119 @@ std::string RunConfig::label() const {
   if (threads > 0) s += " t" + std::to_string(threads);
   if (size > 0) s += " " + std::to_string(size);
   return s;
+}
+
+namespace {
+
+// Reads j[key] into `out` when present; a value of another JSON type is refused, naming
+// `path.key`. Integers accept only integral numbers; doubles accept any number.
+template <class T>
+Status readField(const nlohmann::json& j, const char* key, const std::string& path, T* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return Status::ok();
+  const std::string name = path + "." + key;
+  bool ok = false;
+  if constexpr (std::is_same_v<T, bool>) {
+    ok = it->is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    ok = it->is_number_integer() || it->is_number_unsigned();
+    if (ok && std::is_unsigned_v<T> && it->is_number_integer() && it->get<int64_t>() < 0) {
+      return invalidArgument(name + ": " + it->dump() + " must be >= 0");
+    }
+  } else if constexpr (std::is_floating_point_v<T>) {
+    ok = it->is_number();
+  } else {
+    ok = it->is_string();
+  }
+  if (!ok) return invalidArgument(name + ": unexpected value " + it->dump());
+  *out = it->get<T>();
+  return Status::ok();
+}
+
+// {"k": "v", ...} -> map; values must be strings (as toJson writes them).
+Status readStringMap(const nlohmann::json& j, const char* key, const std::string& path,
+                     std::map<std::string, std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return Status::ok();
+  const std::string name = path + "." + key;
+  if (!it->is_object()) return invalidArgument(name + ": expected an object, got " + it->dump());
+  out->clear();
+  for (const auto& [k, v] : it->items()) {
+    if (!v.is_string()) {
+      return invalidArgument(name + "." + k + ": expected a string, got " + v.dump());
+    }
+    (*out)[k] = v.get<std::string>();
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<RunConfig> runConfigFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return invalidArgument("config: expected an object, got " + j.dump());
+  RunConfig c;
+  const std::string root = "config";
+  if (auto prune = j.find("prune"); prune != j.end()) {
+    if (!prune->is_object()) {
+      return invalidArgument("config.prune: expected an object, got " + prune->dump());
+    }
+    DS_RETURN_IF_ERROR(readField(*prune, "method", root + ".prune", &c.prune_method));
+    DS_RETURN_IF_ERROR(readStringMap(*prune, "params", root + ".prune", &c.prune_params));
+  }
+  DS_RETURN_IF_ERROR(readField(j, "precision", root, &c.precision));
+  DS_RETURN_IF_ERROR(readStringMap(j, "precision_params", root, &c.precision_params));
+  std::string backend = "detslim";
+  DS_RETURN_IF_ERROR(readField(j, "backend", root, &backend));
+  if (backend != "detslim") {
+    return unsupported("config.backend: '" + backend + "' is not DetSlim's engine");
+  }
+  DS_RETURN_IF_ERROR(readField(j, "threads", root, &c.threads));
+  DS_RETURN_IF_ERROR(readField(j, "input_size", root, &c.size));
+  DS_RETURN_IF_ERROR(readField(j, "limit", root, &c.limit));
+  DS_RETURN_IF_ERROR(readField(j, "timed_runs", root, &c.timed_runs));
+  DS_RETURN_IF_ERROR(readField(j, "warmup", root, &c.warmup));
+  DS_RETURN_IF_ERROR(readField(j, "deadline_ms", root, &c.deadline_ms));
+  if (auto batches = j.find("throughput_batches"); batches != j.end()) {
+    if (!batches->is_array()) {
+      return invalidArgument("config.throughput_batches: expected a list, got " + batches->dump());
+    }
+    c.throughput_batches.clear();
+    for (const nlohmann::json& b : *batches) {
+      if (!b.is_number_integer()) {
+        return invalidArgument("config.throughput_batches: " + b.dump() + " is not an integer");
+      }
+      c.throughput_batches.push_back(b.get<int>());
+    }
+  }
+  if (auto decode = j.find("decode"); decode != j.end()) {
+    if (!decode->is_object()) {
+      return invalidArgument("config.decode: expected an object, got " + decode->dump());
+    }
+    const std::string path = root + ".decode";
+    DS_RETURN_IF_ERROR(readField(*decode, "conf", path, &c.decode.conf_threshold));
+    DS_RETURN_IF_ERROR(readField(*decode, "iou", path, &c.decode.iou_threshold));
+    DS_RETURN_IF_ERROR(readField(*decode, "max_det", path, &c.decode.max_detections));
+    DS_RETURN_IF_ERROR(readField(*decode, "multi_label", path, &c.decode.multi_label));
+    DS_RETURN_IF_ERROR(readField(*decode, "agnostic", path, &c.decode.class_agnostic));
+    std::string family = "auto";
+    DS_RETURN_IF_ERROR(readField(*decode, "family", path, &family));
+    if (family != "auto") {
+      Result<detect::ModelFamily> parsed = datasets::parseModelFamily(family);
+      if (!parsed) return parsed.status().withContext("config.decode.family");
+      c.decode.family = *parsed;
+    }
+    if (!(c.decode.conf_threshold >= 0.0f && c.decode.conf_threshold < 1.0f)) {
+      return invalidArgument("config.decode.conf: " + fmtNumber(c.decode.conf_threshold) +
+                             " is outside [0, 1)");
+    }
+    if (!(c.decode.iou_threshold > 0.0f && c.decode.iou_threshold <= 1.0f)) {
+      return invalidArgument("config.decode.iou: " + fmtNumber(c.decode.iou_threshold) +
+                             " is outside (0, 1]");
+    }
+  }
+  Status valid = validateConfig(c);
+  if (!valid.isOk()) return valid.withContext("config");
+  return c;
 }
 
 Result<std::pair<std::string, std::map<std::string, std::string>>> parsePruneSpec(

@@ -52,6 +52,12 @@ struct RunConfig {
   std::string label() const;
 };
 
+// The inverse of RunConfig::toJson, e.g. on a stored run's configuration (whose extra keys,
+// "steps", "threads_used"..., are left aside; absent keys keep their defaults). Refuses a field
+// of the wrong type or value, naming it ("config.decode.conf"), and a configuration
+// validateConfig refuses.
+Result<RunConfig> runConfigFromJson(const nlohmann::json& j);
+
 // "magnitude:sparsity=0.5,scope=global" -> method + parameters. Refuses an empty method, a
 // parameter without '=' and a repeated key, naming it. The same syntax for --precision
 // ("int8:calibrator=mse,activations=s8"); `what` names the option in messages.
