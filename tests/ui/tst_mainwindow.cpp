@@ -1,5 +1,6 @@
-// MainWindow offscreen: the start page shows, a real model loads off the GUI thread and its
-// summary carries the model's figures, a bad file raises a dialog and the window stays usable.
+// MainWindow offscreen: the start page shows its three entry points, a real model loads off the
+// GUI thread into the Model tab with the model's figures, a bad file raises a dialog and the
+// window stays usable. (The whole workbench scenario is tst_workbench.)
 
 #include <QDir>
 #include <QMessageBox>
@@ -7,10 +8,11 @@
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QTemporaryDir>
-#include <QTextBrowser>
+#include <QTabWidget>
 #include <QtTest>
 
 #include "ui/mainwindow/mainwindow.h"
+#include "ui/views/modelpanel.h"
 
 using detslim::ui::MainWindow;
 
@@ -35,6 +37,9 @@ class TestMainWindow : public QObject {
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     QVERIFY(w.findChild<QPushButton*>(QStringLiteral("openModelButton")) != nullptr);
+    QVERIFY(w.findChild<QPushButton*>(QStringLiteral("openDatasetButton")) != nullptr);
+    QVERIFY(w.findChild<QPushButton*>(QStringLiteral("openResultsButton")) != nullptr);
+    QVERIFY(!w.isWorkspaceShown());
     QCOMPARE(w.windowTitle(), QStringLiteral("DetSlim"));
   }
 
@@ -46,17 +51,15 @@ class TestMainWindow : public QObject {
     QSignalSpy loaded(&w, &MainWindow::modelLoaded);
     w.openModel(path);
     QVERIFY(loaded.wait(60000));
-    auto* summary = w.findChild<QTextBrowser*>(QStringLiteral("modelSummary"));
-    QVERIFY(summary);
-    const QString text = summary->toPlainText();
+    QVERIFY(w.isWorkspaceShown());
+    auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("workspaceTabs"));
+    QVERIFY(tabs);
+    QCOMPARE(tabs->currentIndex(), int(MainWindow::kModelTab));
+    const QString text = w.modelPanel()->summaryText();
     QVERIFY2(text.contains(QStringLiteral("1,867,405")), qPrintable(text));
     QVERIFY(text.contains(QStringLiteral("2,234,060,800")));
     QVERIFY(text.contains(QStringLiteral("float32[1,3,640,640]")));
     QCOMPARE(w.currentModelPath(), path);
-    // The README screenshot comes from here.
-    w.resize(1100, 720);
-    QDir().mkpath(QStringLiteral(DETSLIM_SCREENSHOT_DIR));
-    QVERIFY(w.grab().save(QStringLiteral(DETSLIM_SCREENSHOT_DIR "/model_summary.png")));
   }
 
   void badFileShowsDialogAndStaysUsable() {
