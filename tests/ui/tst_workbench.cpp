@@ -106,8 +106,8 @@ class TestWorkbench : public QObject {
     detslim::ui::RunPanel* panel = w.runPanel();
     QCOMPARE(panel->modelPath(), model);
     panel->findChild<QSpinBox*>(QStringLiteral("limitSpin"))->setValue(4);
-    panel->findChild<QSpinBox*>(QStringLiteral("runsSpin"))->setValue(5);
-    panel->findChild<QSpinBox*>(QStringLiteral("warmupSpin"))->setValue(1);
+    panel->findChild<QSpinBox*>(QStringLiteral("runsSpin"))->setValue(30);
+    panel->findChild<QSpinBox*>(QStringLiteral("warmupSpin"))->setValue(5);
     panel->findChild<QSpinBox*>(QStringLiteral("threadsSpin"))->setValue(2);
     panel->findChild<QLineEdit*>(QStringLiteral("batchesEdit"))->setText(QStringLiteral("1"));
 
