@@ -18,6 +18,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "core/onnx/onnx_io.h"
+#include "core/prune/prune.h"
 #include "core/store/store.h"
 #include "ui/charts/chartsview.h"
 #include "ui/mainwindow/mainwindow.h"
@@ -161,11 +163,6 @@ class TestWorkbench : public QObject {
     QVERIFY(w.detectionViewer()->detections(0) != nullptr);
     saveShot(w, "05_detections.png");
 
-    // Layers: a backbone conv's zero / non-zero map.
-    QVERIFY(w.layerInspector()->showLayer(QStringLiteral("/model.2/cv1/conv/Conv")));
-    w.showTab(MainWindow::kLayersTab);
-    saveShot(w, "06_layers.png");
-
     // Report of the three runs with the detection examples.
     w.resultsView()->selectRuns({baseline, group, int8});
     const QString report = m_tmp.filePath(QStringLiteral("report.html"));
@@ -180,6 +177,25 @@ class TestWorkbench : public QObject {
     const QString bad = m_tmp.filePath(QStringLiteral("missing/dir/report.html"));
     QVERIFY(w.exportReport(bad).contains(QStringLiteral("missing/dir")));
     QVERIFY(w.isEnabled());
+
+    // Layers: an R-TOSS (2 entries) copy of the model, pruned by core as `detslim prune` does,
+    // opened in the same window: a 3x3 conv's zero map and its few kernel patterns.
+    detslim::Result<detslim::Model> original = detslim::loadModel(model.toStdString());
+    QVERIFY(original.isOk());
+    detslim::prune::PruneOptions rtoss;
+    rtoss.method = "rtoss";
+    rtoss.opts = {{"entries", "2"}};
+    QVERIFY(detslim::prune::pruneModel(*original, rtoss).isOk());
+    const QString pruned = m_tmp.filePath(QStringLiteral("yolov5n_rtoss2.onnx"));
+    QVERIFY(detslim::saveModel(*original, pruned.toStdString()).isOk());
+    QSignalSpy reloaded(&w, &MainWindow::modelLoaded);
+    w.openModel(pruned);
+    QVERIFY(reloaded.wait(60000));
+    QVERIFY(w.layerInspector()->showLayer(QStringLiteral("/model.2/m/m.0/cv2/conv/Conv")));
+    const auto& patterns = w.layerInspector()->currentPatterns();
+    QVERIFY(!patterns.empty() && patterns.size() <= 12);  // 2-cell patterns only
+    w.showTab(MainWindow::kLayersTab);
+    saveShot(w, "06_layers.png");
   }
 
   void dropRoutesFilesAndSettingsPersist() {
