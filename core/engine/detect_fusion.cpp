@@ -14,6 +14,72 @@ int64_t normalizedAxis(int64_t axis, size_t rank) {
   return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
 }
 
+// Drops the nodes marked removed, keeping io.fused parallel.
+void compact(FusionInput io, const std::vector<bool>& removed) {
+  size_t w = 0;
+  for (size_t i = 0; i < io.nodes.size(); ++i) {
+    if (removed[i]) continue;
+    if (w != i) {
+      io.nodes[w] = std::move(io.nodes[i]);
+      io.fused[w] = std::move(io.fused[i]);
+    }
+    ++w;
+  }
+  io.nodes.resize(w);
+  io.fused.resize(w);
+}
+
+// Concat(axis 1) of single-head YoloDecode outputs with the same chains -> one YoloDecode with
+// `heads` inputs writing each head's rows straight into the concatenated output (no copy).
+void mergeHeads(FusionInput io, const OutputCheck& is_graph_output) {
+  std::vector<Node>& nodes = io.nodes;
+  std::unordered_map<std::string, size_t> producer;
+  std::unordered_map<std::string, int> reader_count;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const std::string& out : nodes[i].outputs) producer[out] = i;
+    for (const std::string& in : nodes[i].inputs) {
+      if (!in.empty()) ++reader_count[in];
+    }
+  }
+  auto sameChains = [](const Node& a, const Node& b) {
+    for (const char* attr : {"xy_ops", "xy_const_first", "wh_ops", "wh_const_first"}) {
+      if (a.intsOr(attr, {}) != b.intsOr(attr, {})) return false;
+    }
+    return a.intOr("anchors", 0) == b.intOr("anchors", 0) && a.intOr("heads", 1) == 1 && b.intOr("heads", 1) == 1;
+  };
+  std::vector<bool> removed(nodes.size(), false);
+  for (size_t c = 0; c < nodes.size(); ++c) {
+    const Node& cat = nodes[c];
+    if (cat.op_type != "Concat" || !cat.domain.empty() || cat.inputs.size() < 2 || cat.outputs.size() != 1 ||
+        normalizedAxis(cat.intOr("axis", 0), 3) != 1) {
+      continue;
+    }
+    std::vector<size_t> decodes;
+    for (const std::string& in : cat.inputs) {
+      auto p = producer.find(in);
+      if (p == producer.end() || removed[p->second]) break;
+      const Node& d = nodes[p->second];
+      if (d.op_type != "YoloDecode" || d.domain != "detslim" || reader_count[in] != 1 || is_graph_output(in) ||
+          (!decodes.empty() && !sameChains(nodes[decodes.front()], d))) {
+        break;
+      }
+      decodes.push_back(p->second);
+    }
+    if (decodes.size() != cat.inputs.size()) continue;
+    Node merged = nodes[decodes.front()];
+    merged.name = cat.name.empty() ? merged.name : cat.name;
+    merged.inputs.clear();
+    for (size_t d : decodes) merged.inputs.push_back(nodes[d].inputs[0]);
+    for (size_t d : decodes) merged.inputs.insert(merged.inputs.end(), nodes[d].inputs.begin() + 1, nodes[d].inputs.end());
+    merged.outputs = cat.outputs;
+    merged.setAttr(Attribute::makeInt("heads", static_cast<int64_t>(decodes.size())));
+    io.fused[c] = "YoloDecode x" + std::to_string(decodes.size()) + " (" + io.fused[decodes.front()] + ")+Concat";
+    for (size_t d : decodes) removed[d] = true;
+    nodes[c] = std::move(merged);
+  }
+  compact(io, removed);
+}
+
 }  // namespace
 
 int fuseYoloDecode(FusionInput io, const DescLookup& desc_of, const ConstantLookup& constant_of,
@@ -141,17 +207,8 @@ int fuseYoloDecode(FusionInput io, const DescLookup& desc_of, const ConstantLook
     io.fused[r1] = "Reshape+Transpose+Sigmoid+Split" + fused_ops + "+Concat+Reshape";
     ++fused;
   }
-  size_t w = 0;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (removed[i]) continue;
-    if (w != i) {
-      nodes[w] = std::move(nodes[i]);
-      io.fused[w] = std::move(io.fused[i]);
-    }
-    ++w;
-  }
-  nodes.resize(w);
-  io.fused.resize(w);
+  compact(io, removed);
+  if (fused > 1) mergeHeads(io, is_graph_output);
   return fused;
 }
 

@@ -9,6 +9,8 @@
 // detslim::YoloDecode node (ops.inc) reading X, which the convolution then writes in NHWC.
 // Every intermediate value must have that one reader and must not be a graph output; a chain
 // step is Add, Sub, Mul, Div or Pow with one operand constant and the other the chain's value.
+// Then a Concat (axis 1) of such decodes with the same chains becomes one YoloDecode with one X
+// per head, which writes every head's rows into the concatenated output directly.
 
 #include "core/engine/fusion.h"
 

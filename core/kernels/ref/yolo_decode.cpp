@@ -50,30 +50,46 @@ Result<Spec> parseSpec(const NodeContext& ctx) {
   Spec spec;
   DS_ASSIGN_OR_RETURN(spec.xy, readSteps(ctx, "xy_ops", "xy_const_first"));
   DS_ASSIGN_OR_RETURN(spec.wh, readSteps(ctx, "wh_ops", "wh_const_first"));
-  if (ctx.inputs.size() != 1 + spec.steps()) {
-    return ctx.error("expects 1 + " + std::to_string(spec.steps()) + " inputs (X and one constant per step), got " +
-                     std::to_string(ctx.inputs.size()));
+  const int64_t heads = ctx.node->intOr("heads", 1);
+  if (heads < 1) return ctx.error("heads = " + std::to_string(heads) + " must be at least 1");
+  const size_t expected = static_cast<size_t>(heads) * (1 + spec.steps());
+  if (ctx.inputs.size() != expected) {
+    return ctx.error("expects " + std::to_string(expected) + " inputs (" + std::to_string(heads) +
+                     " X and one constant per step and head), got " + std::to_string(ctx.inputs.size()));
   }
-  const ValueDesc& x = ctx.inputs[0];
-  if (x.dtype != DType::kFloat32 || x.shape.size() != 4) return ctx.error("X must be a float32 4-D tensor");
   spec.anchors = ctx.node->intOr("anchors", 0);
-  if (spec.anchors <= 0 || x.shape[1] % spec.anchors != 0) {
-    return ctx.error("anchors = " + std::to_string(spec.anchors) + " does not divide X's " +
-                     std::to_string(x.shape[1]) + " channels");
+  for (int64_t h = 0; h < heads; ++h) {
+    const ValueDesc& x = ctx.inputs[static_cast<size_t>(h)];
+    const std::string which = "X of head " + std::to_string(h);
+    if (x.dtype != DType::kFloat32 || x.shape.size() != 4) return ctx.error(which + " must be a float32 4-D tensor");
+    if (spec.anchors <= 0 || x.shape[1] % spec.anchors != 0) {
+      return ctx.error("anchors = " + std::to_string(spec.anchors) + " does not divide the " +
+                       std::to_string(x.shape[1]) + " channels of " + which);
+    }
+    const int64_t k = x.shape[1] / spec.anchors;
+    if (h == 0) {
+      spec.batch = x.shape[0];
+      spec.outputs = k;
+    } else if (x.shape[0] != spec.batch || k != spec.outputs) {
+      return ctx.error(which + " has batch " + std::to_string(x.shape[0]) + " and " + std::to_string(k) +
+                       " outputs per anchor; head 0 has " + std::to_string(spec.batch) + " and " +
+                       std::to_string(spec.outputs));
+    }
+    spec.heads.push_back(Head{x.shape[2], x.shape[3], spec.rows});
+    spec.rows += spec.anchors * x.shape[2] * x.shape[3];
   }
-  spec.batch = x.shape[0];
-  spec.outputs = x.shape[1] / spec.anchors;
-  spec.height = x.shape[2];
-  spec.width = x.shape[3];
   if (spec.outputs < 5) return ctx.error("needs at least 5 outputs per anchor, got " + std::to_string(spec.outputs));
-  const Shape pair = spec.pairShape();
-  for (size_t i = 1; i < ctx.inputs.size(); ++i) {
-    const ValueDesc& c = ctx.inputs[i];
-    if (!c.present() || c.dtype != DType::kFloat32) return ctx.error("step input " + std::to_string(i) + " must be float32");
-    const std::optional<Shape> out = broadcastShapes({c.shape, pair});
-    if (c.shape.size() > pair.size() || !out || *out != pair) {
-      return ctx.error("step input " + std::to_string(i) + " of shape " + shapeToString(c.shape) +
-                       " does not broadcast to " + shapeToString(pair));
+  for (size_t h = 0; h < spec.heads.size(); ++h) {
+    const Shape pair = spec.pairShape(h);
+    for (size_t step = 0; step < spec.steps(); ++step) {
+      const size_t i = spec.constantInput(h, step);
+      const ValueDesc& c = ctx.inputs[i];
+      if (!c.present() || c.dtype != DType::kFloat32) return ctx.error("step input " + std::to_string(i) + " must be float32");
+      const std::optional<Shape> out = broadcastShapes({c.shape, pair});
+      if (c.shape.size() > pair.size() || !out || *out != pair) {
+        return ctx.error("step input " + std::to_string(i) + " of shape " + shapeToString(c.shape) +
+                         " does not broadcast to " + shapeToString(pair));
+      }
     }
   }
   return spec;
@@ -85,35 +101,43 @@ namespace {
 
 class RefYoloDecodeKernel final : public Kernel {
  public:
-  RefYoloDecodeKernel(yolo_decode::Spec spec, std::vector<Shape> const_shapes)
-      : spec_(std::move(spec)) {
-    for (const Shape& s : const_shapes) strides_.push_back(broadcastStrides(s, spec_.pairShape()));
+  RefYoloDecodeKernel(yolo_decode::Spec spec, const std::vector<ValueDesc>& inputs) : spec_(std::move(spec)) {
+    for (size_t h = 0; h < spec_.heads.size(); ++h) {
+      for (size_t step = 0; step < spec_.steps(); ++step) {
+        strides_.push_back(broadcastStrides(inputs[spec_.constantInput(h, step)].shape, spec_.pairShape(h)));
+      }
+    }
   }
 
   void run(const KernelArgs& args) override {
-    const auto* src = static_cast<const float*>(args.inputs[0]);
     auto* dst = static_cast<float*>(args.outputs[0]);
-    const int64_t A = spec_.anchors, K = spec_.outputs, H = spec_.height, W = spec_.width;
-    for (int64_t n = 0; n < spec_.batch; ++n) {
-      for (int64_t a = 0; a < A; ++a) {
-        for (int64_t y = 0; y < H; ++y) {
-          for (int64_t x = 0; x < W; ++x) {
-            float* out = dst + (((n * A + a) * H + y) * W + x) * K;
-            for (int64_t k = 0; k < K; ++k) {
-              const float v = src[((n * A * K + a * K + k) * H + y) * W + x];
-              float s = 1.0f / (1.0f + std::exp(-v));
-              if (k < 4) {
-                const bool xy = k < 2;
-                const int64_t j = xy ? k : k - 2;
-                const std::vector<yolo_decode::Step>& steps = xy ? spec_.xy : spec_.wh;
-                const size_t base = xy ? 0 : spec_.xy.size();
-                for (size_t i = 0; i < steps.size(); ++i) {
-                  const std::vector<int64_t>& st = strides_[base + i];
-                  const int64_t off = n * st[0] + a * st[1] + y * st[2] + x * st[3] + j * st[4];
-                  s = yolo_decode::applyStep(steps[i], s, static_cast<const float*>(args.inputs[1 + base + i])[off]);
+    const int64_t A = spec_.anchors, K = spec_.outputs;
+    for (size_t h = 0; h < spec_.heads.size(); ++h) {
+      const auto* src = static_cast<const float*>(args.inputs[h]);
+      const int64_t H = spec_.heads[h].height, W = spec_.heads[h].width;
+      for (int64_t n = 0; n < spec_.batch; ++n) {
+        for (int64_t a = 0; a < A; ++a) {
+          for (int64_t y = 0; y < H; ++y) {
+            for (int64_t x = 0; x < W; ++x) {
+              const int64_t row = spec_.heads[h].first_row + (a * H + y) * W + x;
+              float* out = dst + (n * spec_.rows + row) * K;
+              for (int64_t k = 0; k < K; ++k) {
+                const float v = src[((n * A * K + a * K + k) * H + y) * W + x];
+                float s = 1.0f / (1.0f + std::exp(-v));
+                if (k < 4) {
+                  const bool xy = k < 2;
+                  const int64_t j = xy ? k : k - 2;
+                  const std::vector<yolo_decode::Step>& steps = xy ? spec_.xy : spec_.wh;
+                  const size_t base = xy ? 0 : spec_.xy.size();
+                  for (size_t i = 0; i < steps.size(); ++i) {
+                    const std::vector<int64_t>& st = strides_[h * spec_.steps() + base + i];
+                    const int64_t off = n * st[0] + a * st[1] + y * st[2] + x * st[3] + j * st[4];
+                    const auto* c = static_cast<const float*>(args.inputs[spec_.constantInput(h, base + i)]);
+                    s = yolo_decode::applyStep(steps[i], s, c[off]);
+                  }
                 }
+                out[k] = s;
               }
-              out[k] = s;
             }
           }
         }
@@ -123,7 +147,7 @@ class RefYoloDecodeKernel final : public Kernel {
 
  private:
   yolo_decode::Spec spec_;
-  std::vector<std::vector<int64_t>> strides_;
+  std::vector<std::vector<int64_t>> strides_;  // per head, per step
 };
 
 }  // namespace
@@ -131,16 +155,13 @@ class RefYoloDecodeKernel final : public Kernel {
 Status inferYoloDecode(NodeContext& ctx) {
   if (ctx.outputs.size() != 1) return ctx.error("expects exactly one output");
   DS_ASSIGN_OR_RETURN(yolo_decode::Spec spec, yolo_decode::parseSpec(ctx));
-  ctx.outputs[0] = ValueDesc{DType::kFloat32,
-                             {spec.batch, spec.anchors * spec.height * spec.width, spec.outputs}};
+  ctx.outputs[0] = ValueDesc{DType::kFloat32, {spec.batch, spec.rows, spec.outputs}};
   return Status::ok();
 }
 
 Result<std::unique_ptr<Kernel>> makeRefYoloDecode(const NodeContext& ctx, std::string* /*why_not*/) {
   DS_ASSIGN_OR_RETURN(yolo_decode::Spec spec, yolo_decode::parseSpec(ctx));
-  std::vector<Shape> shapes;
-  for (size_t i = 1; i < ctx.inputs.size(); ++i) shapes.push_back(ctx.inputs[i].shape);
-  return std::unique_ptr<Kernel>(std::make_unique<RefYoloDecodeKernel>(std::move(spec), std::move(shapes)));
+  return std::unique_ptr<Kernel>(std::make_unique<RefYoloDecodeKernel>(std::move(spec), ctx.inputs));
 }
 
 }  // namespace detslim

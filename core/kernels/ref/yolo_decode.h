@@ -18,16 +18,26 @@ struct Step {
   bool const_first = false;  // c op v instead of v op c
 };
 
-struct Spec {
-  int64_t batch = 0, anchors = 0, outputs = 0, height = 0, width = 0;  // N, A, K, H, W
-  std::vector<Step> xy, wh;
-  // The shape every step constant broadcasts to: [N, A, H, W, 2].
-  Shape pairShape() const { return {batch, anchors, height, width, 2}; }
-  size_t steps() const { return xy.size() + wh.size(); }
+struct Head {
+  int64_t height = 0, width = 0;
+  int64_t first_row = 0;  // the output row of this head's first (anchor 0, y 0, x 0) box
 };
 
-// Reads and checks the node: X float32 [N, A*K, H, W] with K >= 5, one float32 input per step,
-// each broadcastable to [N, A, H, W, 2] without growing it; refuses anything else naming the node.
+struct Spec {
+  int64_t batch = 0, anchors = 0, outputs = 0;  // N, A, K
+  std::vector<Head> heads;                      // in output order
+  std::vector<Step> xy, wh;                     // the same chains for every head
+  int64_t rows = 0;                             // sum of A * H * W over heads
+  // The shape every step constant of head h broadcasts to: [N, A, H, W, 2].
+  Shape pairShape(size_t h) const { return {batch, anchors, heads[h].height, heads[h].width, 2}; }
+  size_t steps() const { return xy.size() + wh.size(); }
+  // The node input holding step `step` (xy steps first) of head h.
+  size_t constantInput(size_t h, size_t step) const { return heads.size() + h * steps() + step; }
+};
+
+// Reads and checks the node: `heads` inputs X float32 [N, A*K, H_h, W_h] (K >= 5, one N, A, K),
+// then per head one float32 input per step, each broadcastable to [N, A, H_h, W_h, 2] without
+// growing it; refuses anything else naming the node.
 Result<Spec> parseSpec(const NodeContext& ctx);
 
 // The op code of an ONNX binary op ("Add", "Sub", "Mul", "Div", "Pow"); false for others.

@@ -39,45 +39,60 @@ struct HeadSpec {
   bool sigmoid_is_output = false;  // an intermediate also a graph output: must not fuse
 };
 
-Model buildHead(const HeadSpec& s) {
-  GraphBuilder b("head", 13);
+struct HeadValues {
+  std::string decoded;  // [N, A*H*W, K]
+  std::string sigmoid;  // an intermediate
+};
+
+// Adds one head reading `img` (directly, or through a Conv when s.from_conv).
+HeadValues addHead(GraphBuilder& b, const HeadSpec& s, const std::string& img, const std::string& tag) {
   const int64_t A = s.anchors, K = s.outputs, H = s.height, W = s.width, N = s.batch;
   std::string x;
   if (s.from_conv) {
-    const std::string img = b.input("images", DType::kFloat32, {N, 5, H, W});
-    const std::string w = b.constant("w", randomTensor({A * K, 5, 1, 1}, 11, -1.0f, 1.0f));
-    const std::string bias = b.constant("b", randomTensor({A * K}, 12, -1.0f, 1.0f));
-    x = b.node("Conv", {img, w, bias}, {}, "head_conv");
+    const std::string w = b.constant(tag + "w", randomTensor({A * K, 5, 1, 1}, 11, -1.0f, 1.0f));
+    const std::string bias = b.constant(tag + "b", randomTensor({A * K}, 12, -1.0f, 1.0f));
+    x = b.node("Conv", {img, w, bias}, {}, tag + "head_conv");
   } else {
-    x = b.input("x", DType::kFloat32, {N, A * K, H, W});
+    x = img;
   }
-  const std::string r1 = b.node("Reshape", {x, b.constant("s1", Tensor::fromVector<int64_t>(DType::kInt64, {5}, {N, A, K, H, W}))});
+  auto i64 = [&](const char* name, std::vector<int64_t> v) {
+    const int64_t n = static_cast<int64_t>(v.size());
+    return b.constant(tag + name, Tensor::fromVector<int64_t>(DType::kInt64, {n}, std::move(v)));
+  };
+  auto f32 = [&](const char* name, float v) { return b.constant(tag + name, scalar(v)); };
+  const std::string r1 = b.node("Reshape", {x, i64("s1", {N, A, K, H, W})});
   const std::string tr = b.node("Transpose", {r1}, {Attribute::makeInts("perm", {0, 1, 3, 4, 2})});
-  const std::string sg = b.node("Sigmoid", {tr}, {}, "decode_sigmoid");
-  const std::vector<std::string> parts = b.nodeMulti(
-      "Split", {sg, b.constant("split", Tensor::fromVector<int64_t>(DType::kInt64, {3}, {2, 2, K - 4}))}, 3,
-      {Attribute::makeInt("axis", 4)});
-  const std::string grid = b.constant("grid", randomTensor({1, A, H, W, 2}, 21, -0.5f, 8.0f));
-  const std::string anchor = b.constant("anchor", randomTensor({1, A, 1, 1, 2}, 22, 4.0f, 40.0f));
+  const std::string sg = b.node("Sigmoid", {tr}, {}, tag + "decode_sigmoid");
+  const std::vector<std::string> parts =
+      b.nodeMulti("Split", {sg, i64("split", {2, 2, K - 4})}, 3, {Attribute::makeInt("axis", 4)});
+  const std::string grid = b.constant(tag + "grid", randomTensor({1, A, H, W, 2}, 21, -0.5f, 8.0f));
+  const std::string anchor = b.constant(tag + "anchor", randomTensor({1, A, 1, 1, 2}, 22, 4.0f, 40.0f));
   std::string xy, wh;
   if (!s.odd_chains) {
-    xy = b.node("Mul", {parts[0], b.constant("two", scalar(2.0f))});
+    xy = b.node("Mul", {parts[0], f32("two", 2.0f)});
     xy = b.node("Add", {xy, grid});
-    xy = b.node("Mul", {xy, b.constant("stride", scalar(8.0f))});
-    wh = b.node("Mul", {parts[1], b.constant("two_b", scalar(2.0f))});
-    wh = b.node("Pow", {wh, b.constant("p", scalar(2.0f))});
+    xy = b.node("Mul", {xy, f32("stride", 8.0f)});
+    wh = b.node("Mul", {parts[1], f32("two_b", 2.0f)});
+    wh = b.node("Pow", {wh, f32("p", 2.0f)});
     wh = b.node("Mul", {wh, anchor});
   } else {
-    xy = b.node("Sub", {b.constant("one", scalar(1.0f)), parts[0]});
+    xy = b.node("Sub", {f32("one", 1.0f), parts[0]});
     xy = b.node("Div", {grid, xy});
-    wh = b.node("Pow", {parts[1], b.constant("p", scalar(1.5f))});
-    wh = b.node("Div", {b.constant("three", scalar(3.0f)), wh});
+    wh = b.node("Pow", {parts[1], f32("p", 1.5f)});
+    wh = b.node("Div", {f32("three", 3.0f), wh});
     wh = b.node("Add", {anchor, wh});
   }
   const std::string cat = b.node("Concat", {xy, wh, parts[2]}, {Attribute::makeInt("axis", -1)});
-  const std::string y = b.node("Reshape", {cat, b.constant("s2", Tensor::fromVector<int64_t>(DType::kInt64, {3}, {N, A * H * W, K}))});
-  b.output(y);
-  if (s.sigmoid_is_output) b.output(sg);
+  return {b.node("Reshape", {cat, i64("s2", {N, A * H * W, K})}), sg};
+}
+
+Model buildHead(const HeadSpec& s) {
+  GraphBuilder b("head", 13);
+  const std::string img = s.from_conv ? b.input("images", DType::kFloat32, {s.batch, 5, s.height, s.width})
+                                      : b.input("x", DType::kFloat32, {s.batch, s.anchors * s.outputs, s.height, s.width});
+  const HeadValues head = addHead(b, s, img, "");
+  b.output(head.decoded);
+  if (s.sigmoid_is_output) b.output(head.sigmoid);
   return b.build();
 }
 
@@ -155,6 +170,48 @@ TEST(DetectFusion, AnIntermediateGraphOutputKeepsTheChainUnfused) {
   expectFusedMatchesReference(s, 0);
 }
 
+// Two heads of different sizes concatenated along the boxes, as a Detect layer outputs them: one
+// YoloDecode with heads = 2 and no Concat step.
+TEST(DetectFusion, ConcatenatedHeadsBecomeOneDecode) {
+  HeadSpec big;
+  big.height = 8;
+  big.width = 6;
+  HeadSpec small = big;
+  small.height = 4;
+  small.width = 3;
+  GraphBuilder b("two_heads", 13);
+  const std::string img_big = b.input("big", DType::kFloat32, {1, 5, 8, 6});
+  const std::string img_small = b.input("small", DType::kFloat32, {1, 5, 4, 3});
+  const HeadValues a = addHead(b, big, img_big, "p3_");
+  const HeadValues c = addHead(b, small, img_small, "p4_");
+  b.output(b.node("Concat", {a.decoded, c.decoded}, {Attribute::makeInt("axis", 1)}));
+  const Model model = b.build();
+  EngineOptions fast_options;
+  fast_options.num_threads = 2;
+  EngineOptions ref_options;
+  ref_options.reference_only = true;
+  Result<Plan> fast = Engine::compile(model, fast_options);
+  Result<Plan> ref = Engine::compile(model, ref_options);
+  ASSERT_TRUE(fast.isOk()) << fast.status().message();
+  ASSERT_TRUE(ref.isOk()) << ref.status().message();
+  EXPECT_EQ(countSteps(*fast, "YoloDecode"), 1);
+  EXPECT_EQ(countSteps(*fast, "Concat"), 0);
+  const std::vector<Tensor> inputs = {randomTensor({1, 5, 8, 6}, 41, -3.0f, 3.0f),
+                                      randomTensor({1, 5, 4, 3}, 42, -3.0f, 3.0f)};
+  ASSERT_TRUE(fast->run(inputs).isOk());
+  ASSERT_TRUE(ref->run(inputs).isOk());
+  const Tensor& got = fast->output(0);
+  const Tensor& want = ref->output(0);
+  ASSERT_EQ(got.shape(), (Shape{1, 3 * 8 * 6 + 3 * 4 * 3, 9}));
+  ASSERT_EQ(got.shape(), want.shape());
+  int64_t bad = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const float w = want.data<float>()[i];
+    if (!(std::fabs(got.data<float>()[i] - w) <= kAbsTolerance + kRelTolerance * std::fabs(w))) ++bad;
+  }
+  EXPECT_EQ(bad, 0);
+}
+
 TEST(DetectFusion, Yolov5nHasThreeFusedHeads) {
   DETSLIM_REQUIRE_TEST_DATA();
   Result<Model> model = loadModel(testing::testDataDir() / "models/yolov5n_fp32.onnx");
@@ -163,7 +220,8 @@ TEST(DetectFusion, Yolov5nHasThreeFusedHeads) {
   options.num_threads = 2;
   Result<Plan> plan = Engine::compile(*model, options);
   ASSERT_TRUE(plan.isOk()) << plan.status().message();
-  EXPECT_EQ(countSteps(*plan, "YoloDecode"), 3);
+  // Three heads and their Concat: one step writing output0.
+  EXPECT_EQ(countSteps(*plan, "YoloDecode"), 1);
   EXPECT_EQ(countSteps(*plan, "Transpose"), 0);
   EXPECT_EQ(countSteps(*plan, "Sigmoid"), 0);
   EXPECT_EQ(countSteps(*plan, "Pow"), 0);
