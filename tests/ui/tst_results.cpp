@@ -336,6 +336,34 @@ class TestResults : public QObject {
     QCOMPARE(model.rowCount(), 5);
   }
 
+  void switchingStoresWhileLoadingShowsOnlyTheNewStore() {
+    // A store whose runs are all pruned: no default baseline. Its run 3 must not inherit the
+    // baseline of the store read before it (run 3 of m_db), whose load is still in flight.
+    const QString other = m_dir.filePath(QStringLiteral("pruned_only.sqlite"));
+    {
+      auto opened = store::Store::open(other.toStdString());
+      QVERIFY(opened.isOk());
+      for (double sparsity : {0.3, 0.5, 0.7}) {
+        const RunSpec spec{"yolov5n_fp32.onnx", "magnitude", sparsity, "fp32", "", 0.3, 18.0,
+                           15 * kMiB / 2, "ok"};
+        QVERIFY(opened->insertRun(makeRun(spec)).isOk());
+      }
+    }
+    ResultsTableModel model;
+    ResultsView view(&model, m_db);
+    QSignalSpy errors(&view, &ResultsView::errorOccurred);
+    QSignalSpy reloaded(&view, &ResultsView::reloaded);
+    view.setStorePath(other);  // m_db's load is (almost always) still running
+    QVERIFY(reloaded.wait(kWaitMs));
+    QTRY_VERIFY_WITH_TIMEOUT(!view.isBusy(), kWaitMs);
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.baselineId(), 0);
+    QVERIFY(!model.data(model.index(model.rowOfRun(3), 0), ResultsTableModel::kIsBaselineRole)
+                 .toBool());
+    QCOMPARE(cell(model, 3, ResultsTableModel::kDeltaMap), QString());
+    QCOMPARE(errors.count(), 0);
+  }
+
   void screenshot() {
     ResultsTableModel model;
     ResultsView view(&model, m_db);

@@ -662,6 +662,37 @@ class TestRunPanel : public QObject {
     QCOMPARE(m_messages.size(), 1);
   }
 
+  void queuedSweepKeepsTheSettingsItWasQueuedWith() {
+    if (sharedData({}).isEmpty()) QSKIP("DETSLIM_TEST_DATA is unset");
+    RunPanel panel;
+    capture(panel);
+    // Queued with a store that cannot be opened, then the panel is pointed at a good one: the
+    // sweep must run as it was asked for (and fail fast naming that store), not as the widgets
+    // say when the job ahead of it ends.
+    const QString queuedWith = QStringLiteral("/dev/null/queued/results.sqlite");
+    const QString changedTo = m_tmp.filePath(QStringLiteral("changed_after_queueing.sqlite"));
+    configureSmall(panel, queuedWith, 2);
+    auto release = std::make_shared<std::atomic<bool>>(false);
+    QVERIFY(panel.runner()->start([release](const JobControl&) {
+      while (!release->load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      return detslim::cancelled("the job ahead of the sweep");
+    }));
+    QVERIFY(panel.isBusy());
+    SweepGrid grid;
+    grid.methods = {QStringLiteral("none")};
+    grid.precisions = {QStringLiteral("fp32")};
+    QVERIFY(panel.startSweep(grid));
+    QCOMPARE(panel.queuedSweeps(), 1);
+    panel.setStorePath(changedTo);
+    QSignalSpy finished(&panel, &RunPanel::sweepFinished);
+    *release = true;
+    QVERIFY(finished.wait(kRunTimeoutMs));
+    QCOMPARE(m_messages.size(), 1);
+    QVERIFY2(m_messages.first().contains(QStringLiteral("/dev/null/queued")),
+             qPrintable(m_messages.first()));
+    QVERIFY(!QFileInfo::exists(changedTo));
+  }
+
   void sweepStoresEachRunAndSkipsStored() {
     if (sharedData({}).isEmpty()) QSKIP("DETSLIM_TEST_DATA is unset");
     RunPanel panel;

@@ -271,6 +271,52 @@ class TestViewer : public QObject {
     QCOMPARE(left->transform(), right->transform());
   }
 
+  void anotherDatasetNeverShowsThePreviousDatasetsDetections() {
+    if (dataDir().isEmpty()) QSKIP("DETSLIM_TEST_DATA is unset");
+    DetectionViewer v;
+    v.show();
+    QSignalSpy loaded(&v, &DetectionViewer::datasetLoaded);
+    QSignalSpy ready(&v, &DetectionViewer::sidesReady);
+    v.setDataset(val2017());
+    v.setSides(spec(QStringLiteral("yolov5n fp32")));
+    QVERIFY(ready.wait(kBuildTimeoutMs) || !ready.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty() && !v.isBusy(), kImageTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(v.detections(DetectionViewer::Baseline) != nullptr, kImageTimeoutMs);
+    QCOMPARE(v.currentIndex(), 0);
+    const auto first = *v.detections(DetectionViewer::Baseline);
+    const std::filesystem::path firstImage = v.sample(0)->image_path;
+
+    // A second dataset: val2017's first image twice, so its image 1 must show image 0's boxes.
+    QTemporaryDir dir;
+    QDir(dir.path()).mkpath(QStringLiteral("images"));
+    QDir(dir.path()).mkpath(QStringLiteral("labels"));
+    const QString label = dataDir() + QStringLiteral("/coco/labels/val2017/") +
+                          QString::fromStdString(firstImage.stem().string()) +
+                          QStringLiteral(".txt");
+    for (const char* name : {"a", "b"}) {
+      QVERIFY(QFile::copy(QString::fromStdString(firstImage.string()),
+                          dir.filePath(QStringLiteral("images/%1.jpg").arg(name))));
+      QVERIFY(QFile::copy(label, dir.filePath(QStringLiteral("labels/%1.txt").arg(name))));
+    }
+    // Detection on val2017's image 1 is in flight when the other dataset is opened.
+    v.showImage(1);
+    QVERIFY(v.isBusy());
+    loaded.clear();
+    v.setDataset(dir.path());
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty() && !v.isBusy(), kImageTimeoutMs);
+    QCOMPARE(v.imageCount(), 2);
+    QSignalSpy shown(&v, &DetectionViewer::imageShown);
+    v.showImage(1);
+    QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty() && !v.isBusy(), kImageTimeoutMs);
+    QVERIFY(v.detections(DetectionViewer::Baseline) != nullptr);
+    const auto& again = *v.detections(DetectionViewer::Baseline);
+    QCOMPARE(again.size(), first.size());
+    for (size_t i = 0; i < first.size(); ++i) {
+      QCOMPARE(again[i].class_id, first[i].class_id);
+      QVERIFY(qAbs(again[i].x1 - first[i].x1) < 0.5f && qAbs(again[i].y2 - first[i].y2) < 0.5f);
+    }
+  }
+
   void badInputGivesMessagesAndStaysUsable() {
     if (dataDir().isEmpty()) QSKIP("DETSLIM_TEST_DATA is unset");
     DetectionViewer v;

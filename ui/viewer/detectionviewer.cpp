@@ -496,10 +496,13 @@ void DetectionViewer::requestDetections() {
   }
   const fs::path path = current->image_path;
   const int generation = m_sidesGeneration;
+  // Image indices restart with every dataset: detections of the previous dataset's image `index`
+  // must not be cached (or drawn) as this one's.
+  const int datasetGeneration = m_datasetGeneration;
   const QString name = toQString(path.filename().string());
   enqueue({TaskKind::Detect,
            needed.empty() ? tr("loading %1").arg(name) : tr("detecting on %1").arg(name),
-           [this, path, index, generation, needed]() -> Finish {
+           [this, path, index, generation, datasetGeneration, needed]() -> Finish {
              const QString file = toQString(path.string());
              QImageReader reader(file);
              reader.setAutoTransform(true);  // as OpenCV's imread, which the detector uses
@@ -511,7 +514,9 @@ void DetectionViewer::requestDetections() {
                  found.emplace_back(side, detector->detect(path));
                }
              }
-             return [this, image, readError, file, found, index, generation] {
+             return [this, image, readError, file, found, index, generation,
+                     datasetGeneration] {
+               if (datasetGeneration != m_datasetGeneration) return;  // another dataset now
                QStringList errors;
                for (const auto& [side, result] : found) {
                  if (result.isOk() && generation == m_sidesGeneration) {

@@ -189,6 +189,7 @@ void ResultsView::applyFilterNow() {
 ResultsView::OutcomePtr ResultsView::runJob(const std::string& path, const std::string& expression,
                                             const std::vector<int64_t>& deleteIds) {
   auto out = std::make_shared<Outcome>();
+  out->path = path;
   out->expression = expression;
   if (!expression.empty()) {
     if (Result<store::SqlFilter> compiled = store::compileFilter(expression); !compiled) {
@@ -245,6 +246,13 @@ void ResultsView::startJob(const std::string& expression, std::vector<int64_t> d
 
 void ResultsView::onJobFinished() {
   const OutcomePtr out = m_watcher.result();
+  if (out->path != m_storePath.toStdString()) {
+    // Read from the store shown before setStorePath: its rows, baseline and errors are not this
+    // store's (run ids restart in every file). The reload setStorePath asked for is pending.
+    updateActions();
+    if (m_reloadPending) startJob(m_pendingExpression, {});
+    return;
+  }
   QStringList problems;
   if (!out->filterError.empty()) {
     // The rows and the applied expression stay; only the message is new.

@@ -76,6 +76,7 @@ class ResultsView : public QWidget {
 
  private:
   struct Outcome {
+    std::string path;          // the store this outcome was read from
     bool replaceRuns = false;  // false: keep the rows (error or refused filter)
     std::vector<store::RunRecord> runs;
     int64_t totalRuns = 0;  // in the whole store, whatever the filter

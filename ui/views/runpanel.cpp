@@ -1054,27 +1054,24 @@ bool RunPanel::startSweep(const SweepGrid& grid) {
       return false;
     }
   }
+  PendingSweep pending{*options, storePath(), sweepCommandLine(grid)};
   if (isBusy()) {
-    m_queuedSweeps.append(grid);
+    m_queuedSweeps.append(std::move(pending));
     appendLog(tr("Sweep of %n configuration(s) queued", nullptr, static_cast<int>(configs.size())));
     return true;
   }
-  return launchSweep(grid);
+  return launchSweep(pending);
 }
 
-bool RunPanel::launchSweep(const SweepGrid& grid) {
-  Result<SweepOptions> options = sweepOptions(grid);
-  if (!options) {
-    report(tr("Cannot sweep"), qs(options.status().message()));
-    return false;
-  }
+bool RunPanel::launchSweep(const PendingSweep& pending) {
   auto outcome = std::make_shared<RunOutcome>();
   outcome->sweep = true;
-  outcome->storePath = storePath();
-  const fs::path db = storePath().toStdString();
+  outcome->storePath = pending.storePath;
+  const fs::path db = pending.storePath.toStdString();
   // runSweep's log runs on the worker; lines reach the panel queued, in order, before the
   // runner's finished signal (the destructor waits for the job, so `this` outlives it).
-  JobRunner::Job job = [sweep = *options, db, outcome, this](const JobControl& control) -> Status {
+  JobRunner::Job job = [sweep = pending.options, db, outcome,
+                        this](const JobControl& control) -> Status {
     Result<store::Store> store = store::Store::open(db);
     if (!store) return store.status();
     Result<SweepReport> report = runSweep(sweep, *store, control, [this](const std::string& line) {
@@ -1092,9 +1089,9 @@ bool RunPanel::launchSweep(const SweepGrid& grid) {
     m_outcome.reset();
     return false;
   }
-  m_sweepTotal = static_cast<int>(expandSweep(*options).size());
+  m_sweepTotal = static_cast<int>(expandSweep(pending.options).size());
   m_sweepDone = 0;
-  appendLog(QStringLiteral("$ ") + sweepCommandLine(grid));
+  appendLog(QStringLiteral("$ ") + pending.commandLine);
   m_sweepProgress->setRange(0, m_sweepTotal);
   m_sweepProgress->setValue(0);
   m_sweepProgress->setVisible(true);

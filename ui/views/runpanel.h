@@ -116,6 +116,13 @@ class RunPanel : public QWidget {
  private:
   struct OptionWidget;  // one per-method pruning option (docs/prune.md)
   struct RunOutcome;    // what the worker leaves for the GUI thread
+  // A sweep as the widgets described it when it was asked for, not when it starts: opening
+  // another model or store while a job runs must not change a queued sweep.
+  struct PendingSweep {
+    SweepOptions options;
+    QString storePath;
+    QString commandLine;
+  };
 
   QWidget* buildDataGroup();
   QWidget* buildPruneGroup();
@@ -137,7 +144,7 @@ class RunPanel : public QWidget {
   void onJobFinished(bool ok, const QString& message);
   void appendLog(const QString& line);
   void onSweepLine(const QString& line);
-  bool launchSweep(const SweepGrid& grid);
+  bool launchSweep(const PendingSweep& pending);
 
   // The options the widgets describe; what the panel cannot express goes to `problems`.
   RunOptions collectOptions(QStringList* problems) const;
@@ -154,7 +161,7 @@ class RunPanel : public QWidget {
   JobRunner* m_runner = nullptr;
   std::shared_ptr<RunOutcome> m_outcome;
   qint64 m_lastRunId = -1;
-  QList<SweepGrid> m_queuedSweeps;
+  QList<PendingSweep> m_queuedSweeps;
   int m_sweepTotal = 0;
   int m_sweepDone = 0;
 
