@@ -14,6 +14,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <exception>
 
 #include "ui/viewer/detectioncanvas.h"
 
@@ -230,7 +231,16 @@ void DetectionViewer::startNext() {
   m_runningMessage = task.message;
   setStatus(tr("running\u2026 %1").arg(task.message));
   emit busyChanged(true);
-  m_watcher.setFuture(QtConcurrent::run(std::move(task.work)));
+  // An exception (e.g. out of memory while building a model) must not reach the GUI thread's
+  // result(): it becomes an error message like any refused input.
+  m_watcher.setFuture(QtConcurrent::run([this, work = std::move(task.work)]() -> Finish {
+    try {
+      return work();
+    } catch (const std::exception& e) {
+      const QString message = tr("internal error: %1").arg(QString::fromLocal8Bit(e.what()));
+      return [this, message] { reportError(message); };
+    }
+  }));
 }
 
 void DetectionViewer::onTaskFinished() {

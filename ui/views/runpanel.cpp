@@ -28,6 +28,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <cstring>
 #include <climits>
 #include <cmath>
 #include <optional>
@@ -1010,9 +1011,15 @@ bool RunPanel::startRun() {
     Result<int64_t> id = store->insertRun(result->record);
     if (!id) return id.status();
     const store::RunRecord& rec = result->record;
-    char line[256];
-    std::snprintf(line, sizeof line, ": mAP50-95 %.3f  mAP50 %.3f  median %.2f ms", rec.stats[0],
-                  rec.stats[1], rec.latency.empty() ? 0.0 : rec.latency.front().summary.median_ms);
+    char line[256] = "";
+    if (rec.has_metrics) {
+      std::snprintf(line, sizeof line, ": mAP50-95 %.3f  mAP50 %.3f", rec.stats[0], rec.stats[1]);
+    }
+    if (!rec.latency.empty()) {
+      const size_t used = std::strlen(line);
+      std::snprintf(line + used, sizeof line - used, "%s median %.2f ms", used ? " " : ":",
+                    rec.latency.front().summary.median_ms);
+    }
     outcome->id = *id;
     outcome->summary = "Run " + std::to_string(*id) + " stored (" + run.config.label() + ")" + line;
     outcome->notes = result->notes;
