@@ -76,7 +76,8 @@ HeadValues addHead(GraphBuilder& b, const HeadSpec& s, const std::string& img, c
     wh = b.node("Pow", {wh, f32("p", 2.0f)});
     wh = b.node("Mul", {wh, anchor});
   } else {
-    xy = b.node("Sub", {f32("one", 1.0f), parts[0]});
+    // 2 - s stays in [1, 2]: the quotient is well conditioned, so the tolerance holds.
+    xy = b.node("Sub", {f32("two", 2.0f), parts[0]});
     xy = b.node("Div", {grid, xy});
     wh = b.node("Pow", {parts[1], f32("p", 1.5f)});
     wh = b.node("Div", {f32("three", 3.0f), wh});
