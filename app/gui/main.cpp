@@ -3,12 +3,16 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include "core/base/version.h"
 #include "core/store/store.h"
@@ -238,6 +242,14 @@ int main(int argc, char** argv) {
     // Scripts and CI have no display; these commands draw into files only.
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
       qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+    // Without a session (cron, CI, ssh) Qt warns about a missing runtime dir on every run.
+    if (qEnvironmentVariableIsEmpty("XDG_RUNTIME_DIR")) {
+      const QString dir = QDir::tempPath() + QStringLiteral("/detslim-runtime-") + QString::number(getuid());
+      if (QDir().mkpath(dir)) {
+        QFile::setPermissions(dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        qputenv("XDG_RUNTIME_DIR", QFile::encodeName(dir));
+      }
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("DetSlim"));

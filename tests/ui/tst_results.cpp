@@ -211,6 +211,22 @@ class TestResults : public QObject {
     QCOMPARE(cell(model, 1, ResultsTableModel::kDeltaMap), QString());
   }
 
+  void focusedRunIsTheLastClickedOfTheSelection() {
+    ResultsTableModel model;
+    ResultsView view(&model, m_db);
+    QVERIFY(waitReloaded(view));
+    QCOMPARE(view.focusedRunId(), 0);
+    view.selectRuns({2, 4});
+    // The user ctrl-clicks run 2 last: its row becomes current, and it is the one charted.
+    const QModelIndex row2 = view.proxyModel()->mapFromSource(model.index(model.rowOfRun(2), 0));
+    view.table()->selectionModel()->setCurrentIndex(row2, QItemSelectionModel::NoUpdate);
+    QCOMPARE(view.focusedRunId(), 2);
+    // A current row outside the selection falls back to the highest selected id.
+    const QModelIndex row5 = view.proxyModel()->mapFromSource(model.index(model.rowOfRun(5), 0));
+    view.table()->selectionModel()->setCurrentIndex(row5, QItemSelectionModel::NoUpdate);
+    QCOMPARE(view.focusedRunId(), 4);
+  }
+
   void textAndExpressionFilters() {
     ResultsTableModel model;
     ResultsView view(&model, m_db);

@@ -267,8 +267,8 @@ void MainWindow::connectViews() {
   // One model feeds the table and the charts.
   connect(m_results, &QAbstractItemModel::modelReset, this, &MainWindow::feedCharts);
   connect(m_results, &ResultsTableModel::baselineChanged, this, &MainWindow::feedCharts);
-  connect(m_resultsView, &ResultsView::selectionChangedRuns, this, [this](const QList<qint64>& ids) {
-    if (!ids.isEmpty()) m_charts->setSelectedRun(ids.last());
+  connect(m_resultsView, &ResultsView::selectionChangedRuns, this, [this](const QList<qint64>&) {
+    if (const qint64 id = m_resultsView->focusedRunId()) m_charts->setSelectedRun(id);
     updateActions();
   });
   connect(m_resultsView, &ResultsView::errorOccurred, this,
@@ -385,8 +385,7 @@ void MainWindow::openStore(const QString& path) {
 
 void MainWindow::feedCharts() {
   m_charts->setRuns(m_results->runs(), m_results->baselineId());
-  const QList<qint64> selected = m_resultsView->selectedRunIds();
-  if (!selected.isEmpty()) m_charts->setSelectedRun(selected.last());
+  if (const qint64 id = m_resultsView->focusedRunId()) m_charts->setSelectedRun(id);
   updateActions();
 }
 

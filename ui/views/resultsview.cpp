@@ -319,6 +319,17 @@ QList<qint64> ResultsView::selectedRunIds() const {
   return ids;
 }
 
+qint64 ResultsView::focusedRunId() const {
+  const QList<qint64> selected = selectedRunIds();
+  if (selected.isEmpty()) return 0;
+  const QModelIndex current = m_table->currentIndex();
+  if (current.isValid()) {
+    const qint64 id = current.data(ResultsTableModel::kRunIdRole).toLongLong();
+    if (selected.contains(id)) return id;
+  }
+  return selected.last();
+}
+
 void ResultsView::selectRuns(const QList<qint64>& ids) {
   QItemSelection selection;
   for (qint64 id : ids) {

@@ -52,6 +52,9 @@ class ResultsView : public QWidget {
   static bool isFilterExpression(const QString& text);
 
   QList<qint64> selectedRunIds() const;
+  // The run of the row the user last clicked (the table's current row) when it is selected,
+  // else the highest selected id; 0 when nothing is selected. Per-run charts draw this one.
+  qint64 focusedRunId() const;
   void selectRuns(const QList<qint64>& ids);
   // "Set as baseline": the single selected run becomes the baseline (kept until reset).
   void setBaselineToSelection();
