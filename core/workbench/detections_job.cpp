@@ -89,38 +89,19 @@ Result<BuiltDetector> buildDetector(const DetectorSpec& spec, const fs::path& da
   if (control.cancel.cancelled()) return cancelled("building " + spec.label + " cancelled");
   meter.report(1);
 
-  // The compression steps of executeRun, in its order: pruning, then precision.
-  DS_ASSIGN_OR_RETURN(Model pruned, applyPruning(loaded, config, nullptr));
-  if (control.cancel.cancelled()) return cancelled("building " + spec.label + " cancelled");
-  DetectorOptions options;
-  options.threads = config.threads;
-  options.size = config.size;
-  options.decode = config.decode;
-  DS_ASSIGN_OR_RETURN(PrecisionOptions precision,
-                      precisionFromParams(config.precision, config.precision_params));
-  std::optional<CalibrationSet> calib;
-  if (precision.precision == "int8" && precision.scales.empty()) {
-    const bool own_data = !spec.data.empty();
-    const fs::path calib_data = own_data ? spec.data : data;
-    if (precision.calib.empty() && calib_data.empty()) {
-      return invalidArgument(specContext(spec) +
-                             ": int8 needs calibration images: give a calib folder or a dataset");
-    }
-    Result<CalibrationSet> chosen = chooseCalibrationSet(
-        precision, calib_data, own_data ? spec.format : format, config.limit, loaded.classNames());
-    if (!chosen) return chosen.status().withContext(specContext(spec));
-    calib = std::move(*chosen);
-  }
+  // The compression steps of executeRun (the same function): pruning, then precision. The run's
+  // own dataset is where an int8 run without a calibration folder found its images.
+  const bool own_data = !spec.data.empty();
+  Result<CompressedModel> compressed = compressModel(loaded, config, own_data ? spec.data : data,
+                                                     own_data ? spec.format : format, control);
+  if (!compressed) return compressed.status().withContext(specContext(spec));
   meter.report(2);
-  Result<PrecisionResult> precise =
-      applyPrecision(pruned, precision, calib ? &*calib : nullptr, options, control);
-  if (!precise) return precise.status().withContext(specContext(spec));
-  for (const std::string& note : precise->notes) notes.push_back(note);
-  options.compute = precise->compute;
-  options.keep_fp32_nodes = precise->keep_fp32_nodes;
+  const PrecisionResult& precise = compressed->precise;
+  for (const std::string& note : precise.notes) notes.push_back(note);
   std::string summary = config.label();
-  if (!precise->summary.empty()) summary += " (" + precise->summary + ")";
-  DS_ASSIGN_OR_RETURN(Detector detector, Detector::create(std::move(precise->model), options));
+  if (!precise.summary.empty()) summary += " (" + precise.summary + ")";
+  DS_ASSIGN_OR_RETURN(Detector detector,
+                      Detector::create(std::move(compressed->precise.model), compressed->detector));
   meter.report(3);
   return BuiltDetector{std::move(detector), summary, notes};
 }

@@ -469,6 +469,33 @@ Result<RunInputs> describeRunInputs(const RunOptions& options) {
 
 // ---- one run ----
 
+Result<CompressedModel> compressModel(const Model& loaded, const RunConfig& config,
+                                      const fs::path& data, datasets::Format format,
+                                      const JobControl& control) {
+  CompressedModel out;
+  // A copy shares the tensors' storage; the steps clone what they change.
+  DS_ASSIGN_OR_RETURN(Model pruned, applyPruning(loaded, config, &out.prune_step));
+  if (control.cancel.cancelled()) return cancelled("cancelled after pruning");
+  out.detector.threads = config.threads;
+  out.detector.size = config.size;
+  out.detector.decode = config.decode;
+  DS_ASSIGN_OR_RETURN(PrecisionOptions precision,
+                      precisionFromParams(config.precision, config.precision_params));
+  std::optional<CalibrationSet> calib;
+  if (precision.precision == "int8" && precision.scales.empty()) {
+    if (precision.calib.empty() && data.empty()) {
+      return invalidArgument("int8 needs calibration images: give a calib folder or a dataset");
+    }
+    DS_ASSIGN_OR_RETURN(calib, chooseCalibrationSet(precision, data, format, config.limit,
+                                                    loaded.classNames()));
+  }
+  DS_ASSIGN_OR_RETURN(out.precise, applyPrecision(pruned, precision, calib ? &*calib : nullptr,
+                                                  out.detector, control));
+  out.detector.compute = out.precise.compute;
+  out.detector.keep_fp32_nodes = out.precise.keep_fp32_nodes;
+  return out;
+}
+
 Result<RunResult> executeRun(const RunOptions& options, const JobControl& control,
                              const RunInputs* known) {
   const RunConfig& config = options.config;
@@ -491,23 +518,11 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
   rec.precision = config.precision;
 
   // Compression steps: pruning, then precision (which may calibrate on images).
-  // A copy shares the tensors' storage; the steps clone what they change.
-  nlohmann::json prune_step;
-  DS_ASSIGN_OR_RETURN(Model pruned, applyPruning(inputs.loaded, config, &prune_step));
-  DetectorOptions detector_options;
-  detector_options.threads = config.threads;
-  detector_options.size = config.size;
-  detector_options.decode = config.decode;
-  DS_ASSIGN_OR_RETURN(PrecisionOptions precision,
-                      precisionFromParams(config.precision, config.precision_params));
-  std::optional<CalibrationSet> calib;
-  if (precision.precision == "int8" && precision.scales.empty()) {
-    DS_ASSIGN_OR_RETURN(calib, chooseCalibrationSet(precision, options.data, options.format,
-                                                    config.limit, inputs.loaded.classNames()));
-  }
-  DS_ASSIGN_OR_RETURN(PrecisionResult precise,
-                      applyPrecision(pruned, precision, calib ? &*calib : nullptr,
-                                     detector_options, control));
+  DS_ASSIGN_OR_RETURN(CompressedModel compressed,
+                      compressModel(inputs.loaded, config, options.data, options.format, control));
+  const nlohmann::json& prune_step = compressed.prune_step;
+  PrecisionResult& precise = compressed.precise;
+  DetectorOptions& detector_options = compressed.detector;
   for (const std::string& note : precise.notes) result.notes.push_back(note);
   nlohmann::json steps = nlohmann::json::array({prune_step, precise.report});
   if (precise.fallback) steps[1]["fallback"] = fallbackToJson(*precise.fallback);
@@ -518,8 +533,6 @@ Result<RunResult> executeRun(const RunOptions& options, const JobControl& contro
                         precise.compute == ComputePrecision::kFloat32);
   Model model = std::move(precise.model);
   Model model_for_stats = model;  // shape-inferred copy for per-layer statistics
-  detector_options.compute = precise.compute;
-  detector_options.keep_fp32_nodes = precise.keep_fp32_nodes;
 
   // Accuracy (and end-to-end latency per image).
   DS_ASSIGN_OR_RETURN(Detector detector, Detector::create(std::move(model), detector_options));

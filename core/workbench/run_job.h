@@ -25,6 +25,7 @@
 #include "core/store/store.h"
 #include "core/workbench/eval_job.h"
 #include "core/workbench/job.h"
+#include "core/workbench/quantize_job.h"
 
 namespace detslim {
 
@@ -77,6 +78,19 @@ prune::PruneOptions pruneOptions(const RunConfig& config);
 
 // Applies the configuration's pruning step to `model`; `step` receives what it did.
 Result<Model> applyPruning(Model model, const RunConfig& config, nlohmann::json* step);
+
+// The compression steps of a run, in executeRun's order: pruning, then precision — int8
+// calibrating on images of `data` (chooseCalibrationSet) unless the configuration names a
+// calibration folder or a scale table. executeRun and a stored run rebuilt for viewing
+// (detections_job.h) both go through it, so what is shown is what was measured.
+struct CompressedModel {
+  PrecisionResult precise;    // precise.model: what the engine compiles
+  nlohmann::json prune_step;  // the pruning step's record
+  DetectorOptions detector;   // the configuration's threads, size, decode; the precision's compute
+};
+Result<CompressedModel> compressModel(const Model& loaded, const RunConfig& config,
+                                      const std::filesystem::path& data, datasets::Format format,
+                                      const JobControl& control = {});
 
 struct RunOptions {
   std::filesystem::path model;
