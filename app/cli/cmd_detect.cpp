@@ -106,6 +106,17 @@ Result<std::vector<Side>> chooseSides(const DetectArgs& a) {
   model.model = a.model;
   model.config = own;
   model.label = fs::path(a.model).filename().string() + (compressed ? " " + own.label() : "");
+  // `model` uncompressed with `config`'s size and thresholds, so only the compression differs.
+  auto plainOf = [&](const RunConfig& config) {
+    DetectorSpec plain = model;
+    plain.config = config;
+    plain.config.prune_method = "none";
+    plain.config.prune_params.clear();
+    plain.config.precision = "fp32";
+    plain.config.precision_params.clear();
+    plain.label = fs::path(a.model).filename().string();
+    return plain;
+  };
   std::vector<Side> sides;
   if (a.run > 0 || a.vs_run > 0) {
     const int64_t id = a.run > 0 ? a.run : a.vs_run;
@@ -114,25 +125,11 @@ Result<std::vector<Side>> chooseSides(const DetectArgs& a) {
       sides.push_back({"baseline", stored, std::nullopt});
       sides.push_back({"compared", model, std::nullopt});
     } else {
-      // The plain model at the run's input size and thresholds, so only the compression differs.
-      DetectorSpec plain = model;
-      plain.config = stored.config;
-      plain.config.prune_method = "none";
-      plain.config.prune_params.clear();
-      plain.config.precision = "fp32";
-      plain.config.precision_params.clear();
-      plain.label = fs::path(a.model).filename().string();
-      sides.push_back({"baseline", plain, std::nullopt});
+      sides.push_back({"baseline", plainOf(stored.config), std::nullopt});
       sides.push_back({"compared", stored, std::nullopt});
     }
   } else if (compressed) {
-    DetectorSpec plain = model;
-    plain.config.prune_method = "none";
-    plain.config.prune_params.clear();
-    plain.config.precision = "fp32";
-    plain.config.precision_params.clear();
-    plain.label = fs::path(a.model).filename().string();
-    sides.push_back({"baseline", plain, std::nullopt});
+    sides.push_back({"baseline", plainOf(own), std::nullopt});
     sides.push_back({"compared", model, std::nullopt});
   } else {
     sides.push_back({"baseline", model, std::nullopt});

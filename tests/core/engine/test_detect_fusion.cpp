@@ -97,6 +97,19 @@ Model buildHead(const HeadSpec& s) {
   return b.build();
 }
 
+// Elements of `fused` outside the tolerance of `reference` (the first five reported).
+int64_t countMismatches(const Tensor& fused, const Tensor& reference) {
+  int64_t bad = 0;
+  for (int64_t i = 0; i < reference.numel(); ++i) {
+    const float want = reference.data<float>()[i];
+    const float got = fused.data<float>()[i];
+    if (!(std::fabs(got - want) <= kAbsTolerance + kRelTolerance * std::fabs(want))) {
+      if (++bad <= 5) ADD_FAILURE() << "element " << i << ": fused " << got << ", reference " << want;
+    }
+  }
+  return bad;
+}
+
 int countSteps(const Plan& plan, const std::string& op_type) {
   const auto& steps = plan.steps();
   return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const StepInfo& i) { return i.op_type == op_type; }));
@@ -130,15 +143,7 @@ void expectFusedMatchesReference(const HeadSpec& spec, int expected_decodes) {
   const Tensor& r = ref->output(0);
   ASSERT_EQ(a.shape(), r.shape());
   ASSERT_EQ(a.shape(), (Shape{spec.batch, spec.anchors * spec.height * spec.width, spec.outputs}));
-  int64_t bad = 0;
-  for (int64_t i = 0; i < r.numel(); ++i) {
-    const float want = r.data<float>()[i];
-    const float got = a.data<float>()[i];
-    if (!(std::fabs(got - want) <= kAbsTolerance + kRelTolerance * std::fabs(want))) {
-      if (++bad <= 5) ADD_FAILURE() << "element " << i << ": fused " << got << ", reference " << want;
-    }
-  }
-  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(countMismatches(a, r), 0);
 }
 
 TEST(DetectFusion, Yolov5HeadFusesIntoOneDecodeMatchingTheReference) {
@@ -205,12 +210,7 @@ TEST(DetectFusion, ConcatenatedHeadsBecomeOneDecode) {
   const Tensor& want = ref->output(0);
   ASSERT_EQ(got.shape(), (Shape{1, 3 * 8 * 6 + 3 * 4 * 3, 9}));
   ASSERT_EQ(got.shape(), want.shape());
-  int64_t bad = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const float w = want.data<float>()[i];
-    if (!(std::fabs(got.data<float>()[i] - w) <= kAbsTolerance + kRelTolerance * std::fabs(w))) ++bad;
-  }
-  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(countMismatches(got, want), 0);
 }
 
 TEST(DetectFusion, Yolov5nHasThreeFusedHeads) {
