@@ -24,6 +24,7 @@
 #include "core/kernels/opt/dnnl_common.h"
 #include "core/kernels/ref_test_util.h"
 #include "core/kernels/registry.h"
+#include "core/kernels/opt/dnnl_test_util.h"
 
 namespace detslim {
 namespace {
@@ -298,32 +299,11 @@ std::optional<OptResult> runOptimised(const QConvCase& c, const OptOptions& opti
     ctx.constants.push_back(t.defined() && !runtime ? &t : nullptr);
   }
   OptResult result;
-  std::unique_ptr<Kernel> kernel;
-  if (options.request) {
-    ctx.outputs.assign(1, ValueDesc{});
-    const Status inferred = findOp("detslim", "QConv")->infer(ctx);
-    EXPECT_TRUE(inferred.isOk()) << inferred.message();
-    if (!inferred.isOk()) return std::nullopt;
-    Result<std::unique_ptr<Kernel>> made =
-        makeDnnlKernelWithLayouts(ctx, *options.request, why_not);
-    EXPECT_TRUE(made.isOk()) << made.status().message();
-    if (!made.isOk() || !made.value()) return std::nullopt;
-    kernel = std::move(made).value();
-    result.impl = "request";
-  } else {
-    Result<KernelChoice> choice = createKernel(ctx, /*reference_only=*/false);
-    EXPECT_TRUE(choice.isOk()) << choice.status().message();
-    if (!choice.isOk()) return std::nullopt;
-    result.impl = choice->impl_name;
-    if (result.impl == "ref") {
-      for (const std::string& r : choice->rejections) *why_not += r + "; ";
-      return std::nullopt;
-    }
-    kernel = std::move(choice->kernel);
-  }
-  const auto* dnnl_kernel = dynamic_cast<const DnnlKernel*>(kernel.get());
-  EXPECT_NE(dnnl_kernel, nullptr) << "oneDNN kernels derive from DnnlKernel";
-  if (dnnl_kernel) result.detail = dnnl_kernel->detail();
+  std::optional<testing::OptimisedKernel> made = testing::makeOptimisedKernel(ctx, options.request, why_not);
+  if (!made) return std::nullopt;
+  std::unique_ptr<Kernel> kernel = std::move(made->kernel);
+  result.impl = made->impl;
+  result.detail = made->detail;
   result.dst_layout = kernel->outputLayout(0);
   result.in_place_input = kernel->inPlaceInput();
   const ValueDesc out_desc{ctx.outputs[0].dtype, ctx.outputs[0].shape, result.dst_layout};
