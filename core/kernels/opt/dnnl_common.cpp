@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "core/kernels/opt/dnnl_util.h"
@@ -143,6 +144,49 @@ void PrimitiveRunner::execute(void* scratch) {
   if (scratch_bytes_ > 0) scratch_.set_data_handle(scratch);
   primitive_.execute(stream_, args_);
   stream_.wait();
+}
+
+void ConvOutput::bind(PrimitiveRunner& conv, const memory::desc& dst_md, Residual residual,
+                      const memory::desc& sum_md, int binary_index) {
+  dst_md_ = dst_md;
+  residual_ = residual;
+  dst_bytes_ = dst_md.get_size();
+  dst_ = &conv.bindable(DNNL_ARG_DST, dst_md);
+  if (residual == Residual::kBinaryAdd) {
+    residual_mem_ = &conv.bindable(DNNL_ARG_ATTR_MULTIPLE_POST_OP(binary_index) | DNNL_ARG_SRC_1, sum_md);
+  }
+  scratchpad_bytes_ = conv.scratchBytes();
+}
+
+std::string ConvOutput::stage(const memory::desc& out_md, Layout out_layout) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::reorder::primitive_desc reorder_pd(cpuEngine(), dst_md_, cpuEngine(), out_md, attr);
+  reorder_ = PrimitiveRunner(dnnl::reorder(reorder_pd), reorder_pd);
+  staged_src_ = &reorder_.bindable(DNNL_ARG_FROM, dst_md_);
+  out_ = &reorder_.bindable(DNNL_ARG_TO, out_md);
+  shareScratchpad(reorder_.scratchBytes());
+  staged_bytes_ = dst_bytes_;
+  return " >" + std::string(layoutName(out_layout)) + " (reorder " + implName(reorder_pd) + ")";
+}
+
+void ConvOutput::run(PrimitiveRunner& conv, const void* sum, void* out, void* scratch) {
+  if (residual_ == Residual::kSumPostOp && sum != out) {
+    std::memcpy(out, sum, dst_bytes_);
+  } else if (residual_ == Residual::kBinaryAdd) {
+    dnnl_util::bind(*residual_mem_, sum);
+  }
+  if (staged_bytes_ == 0) {
+    dnnl_util::bind(*dst_, out);
+    conv.execute(scratch);
+    return;
+  }
+  void* staged = static_cast<std::byte*>(scratch) + scratchpad_bytes_;
+  dnnl_util::bind(*dst_, staged);
+  conv.execute(scratch);
+  dnnl_util::bind(*staged_src_, staged);
+  dnnl_util::bind(*out_, out);
+  reorder_.execute(scratch);
 }
 
 void dieOnDnnlError(const dnnl::error& e) {

@@ -42,10 +42,7 @@ struct EltwiseOp {
   float beta = 0.0f;
 };
 
-// How the residual Sum input enters: oneDNN's sum post-op accumulates into dst (Sum is first
-// copied there unless it already is the dst buffer); a binary_add post-op reads it in place of
-// that copy. Only the former lets the engine share the Sum buffer with the output.
-enum class Residual { kNone, kSumPostOp, kBinaryAdd };
+using dnnl_util::Residual;
 
 struct Epilogue {
   std::string activation;          // FusedConv's attribute, "" for none
@@ -390,29 +387,11 @@ class DnnlConvKernel final : public DnnlKernel {
       conv_.fixed(DNNL_ARG_BIAS, dnnl_util::packConstant(s.bias_data, bias_md, bias_md));
     }
     const memory::desc dst_md = pd.dst_desc();
-    dst_bytes_ = dst_md.get_size();
     src_ = &conv_.bindable(DNNL_ARG_SRC, pd.src_desc());
-    dst_ = &conv_.bindable(DNNL_ARG_DST, dst_md);
-    if (residual_ == Residual::kBinaryAdd) {
-      residual_mem_ = &conv_.bindable(
-          DNNL_ARG_ATTR_MULTIPLE_POST_OP(choice.binary_index) | DNNL_ARG_SRC_1, dst_md);
-    }
-    scratchpad_bytes_ = conv_.scratchBytes();
+    output_.bind(conv_, dst_md, choice.residual, dst_md, choice.binary_index);
     if (choice.staged_out) {
       const memory::desc out_md(s.dst, kF32, dnnl_util::activationTag(*choice.staged_out));
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      const dnnl::reorder::primitive_desc reorder_pd(dnnl_util::cpuEngine(), dst_md,
-                                                     dnnl_util::cpuEngine(), out_md, attr);
-      reorder_ = dnnl_util::PrimitiveRunner(dnnl::reorder(reorder_pd), reorder_pd);
-      staged_src_ = &reorder_.bindable(DNNL_ARG_FROM, dst_md);
-      out_ = &reorder_.bindable(DNNL_ARG_TO, out_md);
-      // Scratch: the scratchpad (convolution and reorder run one after the other, so they share
-      // it), then the staged output.
-      scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, reorder_.scratchBytes()));
-      staged_bytes_ = dst_bytes_;
-      detail_ += " >" + std::string(layoutName(*choice.staged_out)) + " (reorder " +
-                 dnnl_util::implName(reorder_pd) + ")";
+      detail_ += output_.stage(out_md, *choice.staged_out);
     }
     if (bf16_) {
       // f32 src -> bf16 in scratch, same layout, before each convolution.
@@ -424,8 +403,8 @@ class DnnlConvKernel final : public DnnlKernel {
       to_bf16_ = dnnl_util::PrimitiveRunner(dnnl::reorder(to_bf16_pd), to_bf16_pd);
       src_f32_ = &to_bf16_.bindable(DNNL_ARG_FROM, src_f32);
       src_bf16_ = &to_bf16_.bindable(DNNL_ARG_TO, pd.src_desc());
-      scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, to_bf16_.scratchBytes()));
-      src_bf16_offset_ = scratchpad_bytes_ + alignUp(staged_bytes_);
+      output_.shareScratchpad(to_bf16_.scratchBytes());
+      src_bf16_offset_ = output_.scratchpadBytes() + alignUp(output_.stagedBytes());
       src_bf16_bytes_ = pd.src_desc().get_size();
       detail_ = "bf16 " + detail_;
     }
@@ -442,28 +421,14 @@ class DnnlConvKernel final : public DnnlKernel {
       } else {
         dnnl_util::bind(*src_, args.inputs[0]);
       }
-      if (residual_ == Residual::kSumPostOp && args.inputs[3] != args.outputs[0]) {
-        std::memcpy(args.outputs[0], args.inputs[3], dst_bytes_);
-      } else if (residual_ == Residual::kBinaryAdd) {
-        dnnl_util::bind(*residual_mem_, args.inputs[3]);
-      }
-      if (staged_bytes_ == 0) {
-        dnnl_util::bind(*dst_, args.outputs[0]);
-        conv_.execute(args.scratch);
-        return;
-      }
-      void* staged = static_cast<std::byte*>(args.scratch) + scratchpad_bytes_;
-      dnnl_util::bind(*dst_, staged);
-      conv_.execute(args.scratch);
-      dnnl_util::bind(*staged_src_, staged);
-      dnnl_util::bind(*out_, args.outputs[0]);
-      reorder_.execute(args.scratch);
+      output_.run(conv_, residual_ != Residual::kNone ? args.inputs[3] : nullptr, args.outputs[0],
+                  args.scratch);
     });
   }
 
   size_t scratchBytes() const override {
     if (bf16_) return src_bf16_offset_ + src_bf16_bytes_;
-    return staged_bytes_ == 0 ? scratchpad_bytes_ : scratchpad_bytes_ + staged_bytes_;
+    return output_.scratchBytes();
   }
   bool computesInBf16() const override { return bf16_; }
   Layout inputLayout(size_t i) const override {
@@ -477,15 +442,8 @@ class DnnlConvKernel final : public DnnlKernel {
 
  private:
   dnnl_util::PrimitiveRunner conv_;
-  dnnl_util::PrimitiveRunner reorder_;  // only when staged
+  dnnl_util::ConvOutput output_;
   memory* src_ = nullptr;
-  memory* dst_ = nullptr;
-  memory* residual_mem_ = nullptr;
-  memory* staged_src_ = nullptr;
-  memory* out_ = nullptr;
-  size_t dst_bytes_ = 0;
-  size_t scratchpad_bytes_ = 0;
-  size_t staged_bytes_ = 0;  // 0: the convolution writes the output directly
   Layout src_layout_;
   Layout out_layout_;
   Residual residual_;

@@ -127,9 +127,7 @@ Result<std::vector<Eltwise>> activationOps(const NodeContext& ctx, std::string* 
   return ctx.error("unknown activation '" + a + "'");
 }
 
-// How the residual Sum enters: oneDNN's sum post-op (Sum first copied into dst unless it is the
-// dst buffer; needs Sum and Y of one element size) or a binary_add post-op reading Sum.
-enum class Residual { kNone, kSumPostOp, kBinaryAdd };
+using dnnl_util::Residual;
 
 bool isInt8Like(DType d) {
   return d == DType::kUInt8 || d == DType::kInt8;
@@ -460,7 +458,6 @@ class DnnlQConvKernel final : public DnnlKernel {
                  shortName(s.q.sum_type);
     }
     const auto& pd = choice.pd;
-    dnnl::engine& engine = dnnl_util::cpuEngine();
     conv_ = dnnl_util::PrimitiveRunner(dnnl::convolution_forward(pd), pd);
     const memory::desc wei_user(s.wei, memory::data_type::s8, s.wei_tag);
     conv_.fixed(DNNL_ARG_WEIGHTS, dnnl_util::packConstant(s.wei_data, wei_user, pd.weights_desc()));
@@ -474,56 +471,29 @@ class DnnlQConvKernel final : public DnnlKernel {
       conv_.fixed(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
                   dnnl_util::packConstant(&s.q.x_zero_point, zp_md, zp_md));
     }
-    const memory::desc dst_md = pd.dst_desc();
-    dst_bytes_ = dst_md.get_size();
     src_ = &conv_.bindable(DNNL_ARG_SRC, pd.src_desc());
-    dst_ = &conv_.bindable(DNNL_ARG_DST, dst_md);
-    if (residual_ == Residual::kBinaryAdd) {
-      const memory::desc sum_md(s.dst, dnnlType(s.q.sum_type),
-                                dnnl_util::activationTag(choice.dst));
-      residual_mem_ = &conv_.bindable(
-          DNNL_ARG_ATTR_MULTIPLE_POST_OP(choice.binary_index) | DNNL_ARG_SRC_1, sum_md);
-    }
-    scratchpad_bytes_ = conv_.scratchBytes();
+    // binary_add reads Sum in its own dtype, in the layout of the convolution's dst.
+    const memory::desc sum_md = residual_ == Residual::kBinaryAdd
+                                    ? memory::desc(s.dst, dnnlType(s.q.sum_type),
+                                                   dnnl_util::activationTag(choice.dst))
+                                    : memory::desc();
+    output_.bind(conv_, pd.dst_desc(), residual_, sum_md, choice.binary_index);
     if (choice.staged_out) {
       const memory::desc out_md(s.dst, dnnlType(s.q.y_type),
                                 dnnl_util::activationTag(*choice.staged_out));
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      const dnnl::reorder::primitive_desc reorder_pd(engine, dst_md, engine, out_md, attr);
-      reorder_ = dnnl_util::PrimitiveRunner(dnnl::reorder(reorder_pd), reorder_pd);
-      staged_src_ = &reorder_.bindable(DNNL_ARG_FROM, dst_md);
-      out_ = &reorder_.bindable(DNNL_ARG_TO, out_md);
-      scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, reorder_.scratchBytes()));
-      staged_bytes_ = dst_bytes_;
-      detail_ += " >" + std::string(layoutName(*choice.staged_out)) + " (reorder " +
-                 dnnl_util::implName(reorder_pd) + ")";
+      detail_ += output_.stage(out_md, *choice.staged_out);
     }
   }
 
   void run(const KernelArgs& args) override {
     dnnl_util::guarded([&] {
       dnnl_util::bind(*src_, args.inputs[kX]);
-      if (residual_ == Residual::kSumPostOp && args.inputs[kSum] != args.outputs[0]) {
-        std::memcpy(args.outputs[0], args.inputs[kSum], dst_bytes_);
-      } else if (residual_ == Residual::kBinaryAdd) {
-        dnnl_util::bind(*residual_mem_, args.inputs[kSum]);
-      }
-      if (staged_bytes_ == 0) {
-        dnnl_util::bind(*dst_, args.outputs[0]);
-        conv_.execute(args.scratch);
-        return;
-      }
-      void* staged = static_cast<std::byte*>(args.scratch) + scratchpad_bytes_;
-      dnnl_util::bind(*dst_, staged);
-      conv_.execute(args.scratch);
-      dnnl_util::bind(*staged_src_, staged);
-      dnnl_util::bind(*out_, args.outputs[0]);
-      reorder_.execute(args.scratch);
+      output_.run(conv_, residual_ != Residual::kNone ? args.inputs[kSum] : nullptr,
+                  args.outputs[0], args.scratch);
     });
   }
 
-  size_t scratchBytes() const override { return scratchpad_bytes_ + staged_bytes_; }
+  size_t scratchBytes() const override { return output_.scratchBytes(); }
   Layout inputLayout(size_t i) const override {
     if (i == kX) return src_layout_;
     if (i == kSum) return out_layout_;
@@ -537,15 +507,8 @@ class DnnlQConvKernel final : public DnnlKernel {
 
  private:
   dnnl_util::PrimitiveRunner conv_;
-  dnnl_util::PrimitiveRunner reorder_;  // only when staged
+  dnnl_util::ConvOutput output_;
   memory* src_ = nullptr;
-  memory* dst_ = nullptr;
-  memory* residual_mem_ = nullptr;
-  memory* staged_src_ = nullptr;
-  memory* out_ = nullptr;
-  size_t dst_bytes_ = 0;
-  size_t scratchpad_bytes_ = 0;
-  size_t staged_bytes_ = 0;  // 0: the convolution writes the output directly
   Layout src_layout_;
   Layout out_layout_;
   Residual residual_;

@@ -3,6 +3,7 @@
 // the CPU gate, thread scoping at creation, geometry from ONNX attributes, and the runner that
 // owns a primitive with its memory objects.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -130,6 +131,50 @@ inline std::string layoutPair(Layout src, Layout dst) {
 inline void bind(memory& mem, const void* data) {
   mem.set_data_handle(const_cast<void*>(data));
 }
+
+// How a convolution's residual Sum input enters: oneDNN's sum post-op accumulates into dst (Sum
+// is first copied there unless it already is the dst buffer; Sum and Y need one element size); a
+// binary_add post-op reads it in place of that copy. Only the former lets the engine share the
+// Sum buffer with the output.
+enum class Residual { kNone, kSumPostOp, kBinaryAdd };
+
+// The output side the f32 / bf16 (dnnl_conv.cpp) and int8 (dnnl_qconv.cpp) convolution kernels
+// share: the residual Sum, and an optional staged output — the convolution writes its dst into
+// scratch after the scratchpad, then a reorder writes the layout the readers want. Scratch:
+// the scratchpad (convolution, reorder and any other step of the kernel run one after the other,
+// so they share it), then the staged output.
+class ConvOutput {
+ public:
+  // Binds conv's dst and, for kBinaryAdd, the Sum as src1 of post-op `binary_index` (sum_md).
+  void bind(PrimitiveRunner& conv, const memory::desc& dst_md, Residual residual,
+            const memory::desc& sum_md, int binary_index);
+  // Stages the output: conv writes dst_md into scratch, a reorder writes out_md. Returns what the
+  // profiler adds to the kernel's detail, e.g. " >plain (reorder jit:uni)".
+  std::string stage(const memory::desc& out_md, Layout out_layout);
+  // Makes the scratchpad large enough for another step of the kernel too.
+  void shareScratchpad(size_t bytes) { scratchpad_bytes_ = alignUp(std::max(scratchpad_bytes_, bytes)); }
+
+  Residual residual() const { return residual_; }
+  size_t scratchpadBytes() const { return scratchpad_bytes_; }
+  size_t stagedBytes() const { return staged_bytes_; }
+  size_t scratchBytes() const { return scratchpad_bytes_ + staged_bytes_; }
+
+  // Runs conv (its src already bound) into `out`; `sum` is the residual (ignored without one).
+  // Call inside guarded().
+  void run(PrimitiveRunner& conv, const void* sum, void* out, void* scratch);
+
+ private:
+  PrimitiveRunner reorder_;  // only when staged
+  memory::desc dst_md_;
+  memory* dst_ = nullptr;
+  memory* residual_mem_ = nullptr;
+  memory* staged_src_ = nullptr;
+  memory* out_ = nullptr;
+  Residual residual_ = Residual::kNone;
+  size_t dst_bytes_ = 0;
+  size_t scratchpad_bytes_ = 0;
+  size_t staged_bytes_ = 0;  // 0: the convolution writes the output directly
+};
 
 }  // namespace detslim::dnnl_util
 
