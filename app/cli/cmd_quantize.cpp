@@ -1,6 +1,7 @@
 // `detslim quantize MODEL --precision int8|fp16 -o OUT.onnx [--calib DIR] [--calib-count N]
 //  [--calibrator C] [--activations u8|s8] [--keep-fp32 default|none|auto|NODES]
-//  [--max-map-drop X] [--data D --limit N] [--scales OUT.json] [--scales-in T.json] [--json]`
+//  [--max-map-drop X] [--pre-activation int8|f32] [--data D --limit N] [--scales OUT.json]
+//  [--scales-in T.json] [--json]`
 //
 // int8 writes a QDQ ONNX model (QuantizeLinear / DequantizeLinear pairs, int8 weights) that
 // DetSlim runs on int8 kernels and ONNX Runtime / TensorRT load, plus the scale table (JSON).

@@ -23,6 +23,11 @@ void addPrecisionOptions(CLI::App* cmd, PrecisionArgs& a, bool calibrator) {
   cmd->add_option("--max-map-drop", a.max_map_drop,
                   "int8 --keep-fp32 auto: allowed mAP50 drop in points (default 2)");
   cmd->add_option("--scales-in", a.scales_in, "int8: reuse this scale table instead of calibrating");
+  cmd->add_option("--pre-activation", a.pre_activation,
+                  "int8: int8 (default) also quantizes a conv's output before its SiLU / sigmoid / "
+                  "tanh, which then runs as a 256-entry table on the integers (faster); f32 applies "
+                  "it in float inside the int8 convolution (one rounding fewer)")
+      ->check(CLI::IsMember({"int8", "f32"}));
 }
 
 Status mergePrecisionParams(const PrecisionArgs& a, std::map<std::string, std::string>* params) {
@@ -52,6 +57,7 @@ Status mergePrecisionParams(const PrecisionArgs& a, std::map<std::string, std::s
   }
   if (a.max_map_drop >= 0) DS_RETURN_IF_ERROR(put("max_map_drop", number(a.max_map_drop)));
   if (!a.scales_in.empty()) DS_RETURN_IF_ERROR(put("scales", a.scales_in));
+  if (!a.pre_activation.empty()) DS_RETURN_IF_ERROR(put("pre_activation", a.pre_activation));
   return Status::ok();
 }
 

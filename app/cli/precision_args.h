@@ -22,10 +22,12 @@ struct PrecisionArgs {
   std::vector<std::string> keep;
   double max_map_drop = -1;     // < 0: not given
   std::string scales_in;
+  std::string pre_activation;   // "": not given
 };
 
 // Registers --calib, --calib-count, --calibrator (unless `calibrator` is false: sweep has
-// --calibrators), --activations, --percentile, --keep-fp32, --max-map-drop, --scales-in.
+// --calibrators), --activations, --percentile, --keep-fp32, --max-map-drop, --scales-in,
+// --pre-activation.
 void addPrecisionOptions(CLI::App* cmd, PrecisionArgs& a, bool calibrator = true);
 
 // The flags as precision parameters, merged into `params` (a key given both ways is refused).

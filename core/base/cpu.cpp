@@ -42,6 +42,7 @@ CpuFeatures detect() {
     f.avx512bw = f.avx512f && (ebx & (1u << 30));
     f.avx512vl = f.avx512f && (ebx & (1u << 31));
     f.avx512_vnni = f.avx512f && (ecx & (1u << 11));
+    f.avx512_vbmi = f.avx512f && (ecx & (1u << 1));
     f.avx512_fp16 = f.avx512f && (edx & (1u << 23));
     f.amx = edx & (1u << 24);
     unsigned a1, b1, c1, d1;
@@ -74,6 +75,7 @@ std::string CpuFeatures::toString() const {
   add(avx512vl, "avx512vl");
   add(avx512dq, "avx512dq");
   add(avx512_vnni, "avx512_vnni");
+  add(avx512_vbmi, "avx512_vbmi");
   add(avx512_bf16, "avx512_bf16");
   add(avx512_fp16, "avx512_fp16");
   add(amx, "amx");

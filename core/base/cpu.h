@@ -16,6 +16,7 @@ struct CpuFeatures {
   bool avx512vl = false;
   bool avx512dq = false;
   bool avx512_vnni = false;
+  bool avx512_vbmi = false;  // byte permutes (vpermi2b)
   bool avx512_bf16 = false;
   bool avx512_fp16 = false;
   bool amx = false;

@@ -294,8 +294,9 @@ Status Compiler::createSteps() {
         "Conv", "FusedConv", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Resize",
         "Sigmoid", "Add", "Sub", "Mul", "Div", "Pow", "Split", "QConv", "QuantizeLinear",
         "DequantizeLinear", "YoloDecode"};
-    // float16 rounding takes any layout: it reads NHWC when one of its own readers does.
-    if (reader.op_type == "RoundToHalf" && reader.outputs.size() == 1) {
+    // float16 rounding and integer tables take any layout: they read NHWC when one of their own
+    // readers does.
+    if ((reader.op_type == "RoundToHalf" || reader.op_type == "QLut") && reader.outputs.size() == 1) {
       const auto& next = readers[reader.outputs[0]];
       return std::any_of(next.begin(), next.end(), [&](const Node* x) { return readsNhwc(*x); });
     }
@@ -548,6 +549,7 @@ Result<Plan> Compiler::run() {
       auto it = folded_producers_.find(name);
       return it == folded_producers_.end() ? nullptr : &it->second;
     };
+    qdq.opset = work_.opsetVersion("");
     fuseQdq(FusionInput{runtime_nodes_, runtime_fused_}, qdq);
   }
   // The Detect-head decode in one pass (detect_fusion.h). Not for float16 graphs: their decode

@@ -1,10 +1,14 @@
 #include "core/engine/qdq_fusion.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "core/engine/engine.h"
+#include "core/graph/elementwise_chain.h"
 
 namespace detslim {
 
@@ -116,6 +120,7 @@ bool isScalePreserving(const Node& n) {
 // Input positions holding data (the rest are shapes, sizes, roi / scales).
 size_t dataInputCount(const Node& n) { return n.op_type == "Concat" ? n.inputs.size() : 1; }
 
+
 class QdqFuser {
  public:
   QdqFuser(FusionInput io, const QdqFusionLookups& l) : nodes_(io.nodes), fused_(io.fused), l_(l) {}
@@ -217,6 +222,8 @@ class QdqFuser {
         if (rewriteConv(i)) return true;
       } else if (isScalePreserving(n)) {
         if (rewriteMovement(i)) return true;
+      } else if (isOnnxOp(n, "DequantizeLinear")) {
+        if (rewriteTable(i)) return true;
       }
     }
     return false;
@@ -320,6 +327,105 @@ class QdqFuser {
     return true;
   }
 
+  // DQ(X_q) -> elementwise chain -> Q  =>  QLut(X_q) (header, rule 3).
+  bool rewriteTable(size_t d) {
+    std::optional<QParams> xp = dequantizeParams(nodes_[d], l_);
+    if (!xp) return false;
+    const std::string x = nodes_[d].outputs[0];
+    const ValueDesc* xd = l_.desc_of(x);
+    if (!xd) return false;
+    ChainLookups cl;
+    cl.readers = [&](const std::string& v) { return readersOf(v); };
+    cl.is_scalar_constant = [&](const std::string& v) {
+      const Tensor* t = l_.constant_of(v);
+      return t && t->numel() == 1 && t->dtype() == DType::kFloat32;
+    };
+    cl.same_shape_float = [&](const std::string& v) {
+      const ValueDesc* od = l_.desc_of(v);
+      return od && od->dtype == DType::kFloat32 && od->shape == xd->shape;
+    };
+    cl.is_graph_output = l_.is_graph_output;
+    for (const ElementwiseChain& c : elementwiseChainsFrom(x, nodes_, cl)) {
+      if (rewriteChain(d, c.nodes, c.result)) return true;
+    }
+    return false;
+  }
+
+  bool rewriteChain(size_t d, const std::vector<size_t>& chain, const std::string& result) {
+    std::optional<std::pair<std::vector<size_t>, QParams>> out = quantizeReaders(result, std::nullopt);
+    if (!out) return false;
+    std::optional<std::vector<int64_t>> table = evaluateTable(d, chain, out->first.front());
+    if (!table) return false;
+    const size_t sink = *std::find_if(chain.begin(), chain.end(),
+                                      [&](size_t c) { return nodes_[c].outputs[0] == result; });
+    Node lut;
+    lut.name = nodes_[sink].name;
+    lut.domain = "detslim";
+    lut.op_type = "QLut";
+    lut.inputs = {nodes_[d].input(0)};
+    lut.setAttr(Attribute::makeInts("table", *table));
+    lut.setAttr(Attribute::makeInt("y_type", out->second.dtype == DType::kUInt8 ? kYTypeUInt8 : kYTypeInt8));
+    std::string fused = "DQ";
+    for (size_t c : chain) fused += "+" + nodes_[c].op_type;
+    lut.outputs = {absorbQuantizers(out->first)};
+    for (size_t c : chain) removed_[c] = true;
+    removed_[sink] = false;
+    nodes_[sink] = std::move(lut);
+    fused_[sink] = fused + "+Q";
+    ++report_.tables;
+    return true;
+  }
+
+  // Runs DQ -> chain -> Q on the 256 codes with the reference kernels: Y's value for each byte.
+  std::optional<std::vector<int64_t>> evaluateTable(size_t d, const std::vector<size_t>& chain, size_t q) const {
+    const DType x_type = l_.desc_of(nodes_[d].input(0))->dtype;
+    const DType y_type = l_.desc_of(nodes_[q].outputs[0])->dtype;
+    const std::string input = "codes";
+    Model m;
+    m.opset_imports.push_back(OpsetImport{"", l_.opset});
+    Graph& g = m.graph;
+    auto vector256 = [](DType t) {
+      TensorType type;
+      type.dtype = t;
+      type.has_shape = true;
+      type.dims = {Dim{256, {}}};
+      return type;
+    };
+    g.inputs.push_back(ValueInfo{input, vector256(x_type), {}, {}});
+    std::vector<Node> nodes = {nodes_[d]};
+    nodes[0].inputs[0] = input;
+    for (size_t c : chain) nodes.push_back(nodes_[c]);
+    nodes.push_back(nodes_[q]);
+    std::unordered_set<std::string> produced = {input};
+    for (const Node& n : nodes) {
+      for (const std::string& in : n.inputs) {
+        if (in.empty() || produced.count(in) || g.isInitializer(in)) continue;
+        const Tensor* t = l_.constant_of(in);
+        if (!t) return std::nullopt;
+        g.setInitializer(in, *t);
+      }
+      produced.insert(n.outputs[0]);
+    }
+    g.outputs.push_back(ValueInfo{nodes.back().outputs[0], vector256(y_type), {}, {}});
+    g.nodes = std::move(nodes);
+    EngineOptions options;
+    options.reference_only = true;
+    options.fuse = false;
+    options.num_threads = 1;
+    Result<Plan> plan = Engine::compile(m, options);
+    if (!plan.isOk()) return std::nullopt;
+    Tensor codes(x_type, {256});
+    auto* bytes = codes.mutableData<uint8_t>();
+    for (int i = 0; i < 256; ++i) bytes[i] = static_cast<uint8_t>(i);
+    if (!plan->run({&codes, 1}).isOk()) return std::nullopt;
+    const Tensor& y = plan->output(0);
+    std::vector<int64_t> table(256);
+    for (size_t i = 0; i < 256; ++i) {
+      table[i] = y_type == DType::kUInt8 ? int64_t{y.data<uint8_t>()[i]} : int64_t{y.data<int8_t>()[i]};
+    }
+    return table;
+  }
+
   void compact() {
     size_t w = 0;
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -360,6 +466,8 @@ QdqPlanSummary summarizeQdq(const std::vector<StepInfo>& steps) {
       if (integer_out) ++s.qconv_integer_output;
     } else if (step.op_type == "Conv" || step.op_type == "FusedConv") {
       s.float_convs.push_back(step.name);
+    } else if (step.op_type == "QLut") {
+      ++s.table_steps;
     } else if (step.op_type == "QuantizeLinear") {
       ++s.quantize_steps;
     } else if (step.op_type == "DequantizeLinear") {

@@ -60,6 +60,9 @@ struct QuantOptions {
   // Conv node names kept in f32: the complete list (callers wanting the default higher-precision
   // layers put defaultKeepFp32(model) here). An unnamed Conv is named by its output.
   std::vector<std::string> keep_fp32;
+  // Quantize Conv outputs before their SiLU / sigmoid / tanh too (QuantizationPlan::
+  // pre_activation_tensors): the activation runs as a table on integers (docs/quant.md).
+  bool pre_activations = true;
 };
 
 constexpr int kHistogramBins = 2048;

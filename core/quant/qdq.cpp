@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/graph/elementwise_chain.h"
 #include "core/graph/passes.h"
 #include "core/onnx/onnx_io.h"
 #include "core/quant/scale_table.h"
@@ -271,7 +272,50 @@ std::vector<std::string> defaultKeepFp32(const Model& model) {
   return names;
 }
 
-Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<std::string>& keep_fp32) {
+// QuantizationPlan::pre_activation_tensors (see planQuantization).
+void addPreActivations(const Graph& g, const std::unordered_set<std::string>& constants, QuantizationPlan& plan) {
+  const GraphIndex index(g);
+  std::unordered_set<std::string> quantized;
+  for (const std::vector<std::string>& group : plan.tensor_groups) quantized.insert(group.begin(), group.end());
+  auto isFloat = [&](const std::string& v) {
+    const TensorType* t = g.typeOf(v);
+    return !t || t->dtype == DType::kUndefined || t->dtype == DType::kFloat32;
+  };
+  ChainLookups lookups;
+  lookups.readers = [&](const std::string& v) { return index.consumers(v); };
+  lookups.is_scalar_constant = [&](const std::string& v) {
+    const std::optional<Shape> shape = g.staticShapeOf(v);
+    return constants.count(v) && isFloat(v) && shape && shapeNumel(*shape) == 1;
+  };
+  lookups.is_graph_output = [&](const std::string& v) { return index.isGraphOutput(v); };
+  const std::unordered_set<std::string> convs(plan.quantized_convs.begin(), plan.quantized_convs.end());
+  for (const Node& conv : g.nodes) {
+    if (!isConv(conv) || !convs.count(convName(conv))) continue;
+    const std::string& t = conv.outputs[0];
+    if (t.empty() || quantized.count(t) || index.isGraphOutput(t)) continue;
+    const std::optional<Shape> shape = g.staticShapeOf(t);
+    lookups.same_shape_float = [&](const std::string& v) {
+      const std::optional<Shape> s = g.staticShapeOf(v);
+      return isFloat(v) && (!shape || !s || *s == *shape);
+    };
+    // One chain, holding every reader of the conv output (another reader would read it quantized).
+    const std::vector<ElementwiseChain> chains = elementwiseChainsFrom(t, g.nodes, lookups);
+    if (chains.size() != 1) continue;
+    const ElementwiseChain& chain = chains[0];
+    if (!chain.transcendental || !quantized.count(chain.result)) continue;
+    const std::vector<size_t>& readers = index.consumers(t);
+    if (!std::all_of(readers.begin(), readers.end(), [&](size_t r) {
+          return std::find(chain.nodes.begin(), chain.nodes.end(), r) != chain.nodes.end();
+        })) {
+      continue;
+    }
+    plan.tensor_groups.push_back({t});
+    plan.pre_activation_tensors.push_back(t);
+  }
+}
+
+Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<std::string>& keep_fp32,
+                                          bool pre_activations) {
   Model work = model;
   DS_RETURN_IF_ERROR(foldBatchNorm(work).status());
   const Graph& g = work.graph;
@@ -339,7 +383,26 @@ Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<
     if (inserted) plan.tensor_groups.emplace_back();
     plan.tensor_groups[it->second].push_back(v);
   }
+  if (pre_activations) addPreActivations(g, constants, plan);
   return plan;
+}
+
+std::string dropUncalibratedPreActivations(QuantizationPlan& plan, const ScaleTable& table) {
+  std::vector<std::string> dropped;
+  std::erase_if(plan.pre_activation_tensors, [&](const std::string& t) {
+    if (table.find(t)) return false;
+    dropped.push_back(t);
+    return true;
+  });
+  if (dropped.empty()) return "";
+  const std::unordered_set<std::string> gone(dropped.begin(), dropped.end());
+  std::erase_if(plan.tensor_groups, [&](const std::vector<std::string>& group) {
+    return group.size() == 1 && gone.count(group[0]);
+  });
+  return "the scale table has no range for " + std::to_string(dropped.size()) +
+         " conv output(s) before their activation (calibrated without pre-activations): those "
+         "activations run in float inside the int8 convolutions (slower); calibrate again for the "
+         "integer tables";
 }
 
 // ---- opset --------------------------------------------------------------------------------------
@@ -373,10 +436,12 @@ Result<QuantizedModel> quantizeModel(const Model& fp32, const ScaleTable& table,
   QuantizedModel out;
   QuantReport& report = out.report;
   report.weight_bytes_before = initializerBytes(work.graph);
-  DS_ASSIGN_OR_RETURN(QuantizationPlan plan, planQuantization(work, options.keep_fp32));
+  DS_ASSIGN_OR_RETURN(QuantizationPlan plan, planQuantization(work, options.keep_fp32, options.pre_activations));
+  const std::string dropped = dropUncalibratedPreActivations(plan, table);
   DS_RETURN_IF_ERROR(checkScaleTable(table, plan));
   DS_ASSIGN_OR_RETURN(std::vector<std::string> upgrade_notes, upgradeOpsetTo13(work));
   report.notes = plan.notes;
+  if (!dropped.empty()) report.notes.push_back(dropped);
   report.notes.insert(report.notes.end(), upgrade_notes.begin(), upgrade_notes.end());
 
   Graph& g = work.graph;
@@ -512,6 +577,7 @@ Result<QuantizedModel> quantizeModel(const Model& fp32, const ScaleTable& table,
   report.quantized_convs = plan.quantized_convs;
   report.kept_convs = plan.kept_convs;
   report.quantized_tensors = static_cast<int64_t>(tensors.size());
+  report.pre_activation_tensors = static_cast<int64_t>(plan.pre_activation_tensors.size());
   report.weight_bytes_after = initializerBytes(g);
   out.model = std::move(work);
   return out;

@@ -30,6 +30,10 @@ struct QuantizationPlan {
   std::vector<std::vector<std::string>> tensor_groups;
   // Why a Conv the caller did not keep is kept anyway (e.g. its weight is not a constant).
   std::vector<std::string> notes;
+  // Conv outputs quantized before their activation (each is also a one-tensor group): the
+  // activation (SiLU's Sigmoid + Mul, Tanh, ...) then maps integers to integers, which the engine
+  // runs as a 256-entry table instead of a float epilogue inside the int8 convolution.
+  std::vector<std::string> pre_activation_tensors;
 
   // Every quantized tensor, group by group.
   std::vector<std::string> tensors() const;
@@ -38,12 +42,23 @@ struct QuantizationPlan {
 // Quantized tensors: input 0 of every quantized Conv, joined through the scale-preserving ops
 // (Concat, MaxPool, nearest Resize, Split, Slice) to their other float inputs and outputs; each
 // joined set is one group. A scale-preserving op joins nothing when one of its data tensors is a
-// constant or not float32. Refuses a keep_fp32 name that is no Conv of the model, naming it.
-Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<std::string>& keep_fp32);
+// constant or not float32. With `pre_activations`, also the output of each quantized Conv read
+// only by an elementwise chain with an exponential / division (core/graph/elementwise_chain.h:
+// SiLU, sigmoid, tanh, ...) whose result is a quantized tensor: a one-tensor group each, listed in
+// pre_activation_tensors (not for a chain ending in a residual Add: its result is not quantized).
+// Refuses a keep_fp32 name that is no Conv of the model, naming it.
+Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<std::string>& keep_fp32,
+                                          bool pre_activations = true);
+
+// Leaves out of `plan` the pre-activation tensors `table` has no entry for (a table calibrated
+// with pre-activations off, or by a DetSlim before they existed); their activations then run
+// inside the int8 convolutions. Returns a note saying so, or "" when nothing was left out.
+std::string dropUncalibratedPreActivations(QuantizationPlan& plan, const ScaleTable& table);
 
 struct QuantReport {
   std::vector<std::string> quantized_convs, kept_convs;
   int64_t quantized_tensors = 0;
+  int64_t pre_activation_tensors = 0;  // conv outputs quantized before their activation
   int64_t weight_bytes_before = 0;  // initializer bytes of the f32 model (BN folded)
   int64_t weight_bytes_after = 0;   // initializer bytes of the QDQ model
   std::vector<std::string> notes;   // plan notes, opset upgrade, weight scales widened for the bias

@@ -155,10 +155,15 @@ Result<PrecisionOptions> precisionFromParams(const std::string& precision,
       if (o.max_map_drop < 0) return invalidArgument("precision parameter max_map_drop must be >= 0");
     } else if (key == "scales") {
       o.scales = value;
+    } else if (key == "pre_activation") {
+      if (value != "int8" && value != "f32") {
+        return invalidArgument("precision parameter pre_activation=" + value + " must be int8 or f32");
+      }
+      o.quant.pre_activations = value == "int8";
     } else {
       return invalidArgument("unknown int8 parameter '" + key +
                              "' (known: calibrator, activations, percentile, keep, calib, "
-                             "calib_count, max_map_drop, scales)");
+                             "calib_count, max_map_drop, scales, pre_activation)");
     }
   }
   return o;
@@ -365,13 +370,15 @@ Result<PrecisionResult> applyPrecision(const Model& model, const PrecisionOption
   // ---- int8 ----
   quant::QuantOptions qo = options.quant;
   qo.keep_fp32 = kept;
-  DS_ASSIGN_OR_RETURN(quant::QuantizationPlan plan, quant::planQuantization(model, kept));
+  DS_ASSIGN_OR_RETURN(quant::QuantizationPlan plan, quant::planQuantization(model, kept, qo.pre_activations));
   // The fp32 detector: preprocessing for calibration images and the reference outputs.
   DS_ASSIGN_OR_RETURN(Detector fp32, Detector::create(model, detector_options));
   const int threads = detector_options.threads;
   quant::ScaleTable table;
   if (!options.scales.empty()) {
     DS_ASSIGN_OR_RETURN(table, quant::loadScaleTable(options.scales.string()));
+    const std::string dropped = quant::dropUncalibratedPreActivations(plan, table);
+    if (!dropped.empty()) result.notes.push_back(dropped);
     Status fits = quant::checkScaleTable(table, plan);
     if (!fits.isOk()) return fits.withContext(options.scales.string());
     result.notes.push_back("scales from " + options.scales.string() + " (calibrated with " +
@@ -515,7 +522,8 @@ Result<PrecisionResult> applyPrecision(const Model& model, const PrecisionOption
   std::ostringstream s;
   s << "int8 (" << quant::calibratorName(qo.calibrator) << ", "
     << quant::activationTypeName(qo.activations) << " activations, "
-    << q.report.quantized_convs.size() << " convs int8, " << q.report.kept_convs.size() << " f32)";
+    << q.report.quantized_convs.size() << " convs int8, " << q.report.kept_convs.size() << " f32, "
+    << q.report.pre_activation_tensors << " activations as integer tables)";
   result.summary = s.str();
   result.report["changed"] = true;
   result.report["calibrator"] = std::string(quant::calibratorName(qo.calibrator));
@@ -523,6 +531,7 @@ Result<PrecisionResult> applyPrecision(const Model& model, const PrecisionOption
   result.report["calibration"] = table.images;
   result.report["quantized_convs"] = q.report.quantized_convs.size();
   result.report["kept_fp32"] = q.report.kept_convs;
+  result.report["activation_tables"] = q.report.pre_activation_tensors;
   if (result.fallback) {
     result.report["int8_ms"] = result.fallback->int8_ms;
     result.report["f32_ms"] = result.fallback->f32_ms;

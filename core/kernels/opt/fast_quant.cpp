@@ -8,6 +8,8 @@
 // and write the same. Scale and zero point are read from their buffers at every run (they need
 // not be compile-time constants). AVX-512 with an AVX2 fallback, chosen from ctx.cpu as in
 // fast_ops.cpp; tests: tests/core/kernels/fast/test_fast_quant.cpp.
+// detslim::QLut (a 256-entry table applied to an integer tensor, in place) is here too: 64 bytes
+// per three byte permutes with AVX-512 VBMI, else a scalar loop over the table.
 
 #include <immintrin.h>
 #include <omp.h>
@@ -21,6 +23,7 @@
 #include <type_traits>
 
 #include "core/kernels/opt/opt_kernels.h"
+#include "core/kernels/ref/ref_ops.h"
 
 namespace detslim {
 
@@ -242,6 +245,63 @@ class DequantizeKernel final : public Kernel {
   int threads_;
 };
 
+// ---- QLut ---------------------------------------------------------------------------------------
+
+// 64 lookups: vpermi2b picks from 128 table bytes by an index's low 7 bits, so entries 0-127 and
+// 128-255 are two permutes; the index's top bit chooses between them.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) inline __m512i lookup64(__m512i idx, const __m512i t[4]) {
+  const __m512i low = _mm512_permutex2var_epi8(t[0], idx, t[1]);
+  const __m512i high = _mm512_permutex2var_epi8(t[2], idx, t[3]);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), low, high);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lookupVbmi(const uint8_t* table, const uint8_t* src,
+                                                                      uint8_t* dst, int64_t n) {
+  __m512i t[4];
+  for (int k = 0; k < 4; ++k) t[k] = _mm512_loadu_si512(table + 64 * k);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(dst + i, lookup64(_mm512_loadu_si512(src + i), t));
+  if (i < n) {
+    const __mmask64 m = (~0ull) >> (64 - (n - i));
+    _mm512_mask_storeu_epi8(dst + i, m, lookup64(_mm512_maskz_loadu_epi8(m, src + i), t));
+  }
+}
+
+void lookupScalar(const uint8_t* table, const uint8_t* src, uint8_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+}
+
+class TableKernel final : public Kernel {
+ public:
+  TableKernel(std::vector<uint8_t> table, int64_t n, bool vbmi, Layout layout, int threads)
+      : n_(n), vbmi_(vbmi), layout_(layout), threads_(threads) {
+    std::copy(table.begin(), table.end(), table_);
+  }
+
+  void run(const KernelArgs& args) override {
+    const auto* src = static_cast<const uint8_t*>(args.inputs[0]);
+    auto* dst = static_cast<uint8_t*>(args.outputs[0]);
+    parallelChunks(n_, threads_, [&](int64_t begin, int64_t end) {
+      if (vbmi_) {
+        lookupVbmi(table_, src + begin, dst + begin, end - begin);
+      } else {
+        lookupScalar(table_, src + begin, dst + begin, end - begin);
+      }
+    });
+  }
+  Layout inputLayout(size_t) const override { return layout_; }
+  Layout outputLayout(size_t) const override { return layout_; }
+  int inPlaceInput() const override { return 0; }
+  std::string detail() const override { return vbmi_ ? "avx512_vbmi" : "scalar"; }
+
+ private:
+  alignas(64) uint8_t table_[256];
+  int64_t n_;
+  bool vbmi_;
+  Layout layout_;
+  int threads_;
+};
+
 // Per-tensor float32 scale (and a zero point of the quantized dtype, when given); else why not.
 bool perTensorParams(const NodeContext& ctx, DType quantized, std::string* why_not) {
   if (!ctx.hasInput(kScaleInput) || ctx.inputs[kScaleInput].dtype != DType::kFloat32 ||
@@ -290,6 +350,14 @@ Result<std::unique_ptr<Kernel>> makeFastDequantizeLinear(const NodeContext& ctx,
   return std::unique_ptr<Kernel>(std::make_unique<DequantizeKernel>(
       ctx.inputs[0].numel(), ctx.inputs[0].dtype, ctx.hasInput(kZeroPointInput), isa,
       elementwiseLayout(ctx.inputs[0]), ctx.num_threads));
+}
+
+Result<std::unique_ptr<Kernel>> makeFastQLut(const NodeContext& ctx, std::string* /*why_not*/) {
+  DS_ASSIGN_OR_RETURN(std::vector<uint8_t> table, parseQLutTable(ctx));
+  const CpuFeatures& cpu = ctx.cpu;
+  const bool vbmi = cpu.avx512f && cpu.avx512bw && cpu.avx512_vbmi;
+  return std::unique_ptr<Kernel>(std::make_unique<TableKernel>(
+      std::move(table), ctx.inputs[0].numel(), vbmi, elementwiseLayout(ctx.inputs[0]), ctx.num_threads));
 }
 
 }  // namespace detslim

@@ -39,4 +39,8 @@ struct QConvQuant {
 // points inside their dtype's range, y_type 1 / 2 / 3. Errors name the node.
 Result<QConvQuant> parseQConvQuant(const NodeContext& ctx);
 
+// detslim::QLut's table as bytes (Y's bit patterns, indexed by X_q's byte), checked: 256 values
+// inside Y's dtype, y_type 2 / 3. Shared by the reference (ref/qlut.cpp) and fast kernels.
+Result<std::vector<uint8_t>> parseQLutTable(const NodeContext& ctx);
+
 }  // namespace detslim

@@ -15,6 +15,7 @@
 #include "core/engine/engine.h"
 #include "core/engine/qdq_fusion.h"
 #include "core/graph/builder.h"
+#include "core/kernels/opt/opt_kernels.h"
 #include "core/kernels/registry.h"
 #include "core/onnx/onnx_io.h"
 #include "core/quant/observe.h"
@@ -304,6 +305,105 @@ TEST(QdqFusion, ReferenceOnlyAndUnfusedPlansKeepTheQdqGraph) {
   }
 }
 
+// Q -> DQ -> elementwise chain -> Q -> DQ for u8 and s8 codes: each chain between a DQ and its
+// Q becomes one QLut whose table the reference kernels computed, so the fused plan's integers
+// equal the unfused reference graph's exactly, for every one of the 256 codes.
+TEST(QdqFusion, ActivationChainsBetweenDequantizeAndQuantizeBecomeTables) {
+  GraphBuilder b("tables", 17);
+  const std::string x = b.input("x", DType::kFloat32, {1, 6, 9, 11});
+  auto scalar = [&](const std::string& name, float v) {
+    return b.constant(name, Tensor::fromVector<float>(DType::kFloat32, {}, {v}));
+  };
+  auto qdq = [&](const std::string& t, float scale, int zp, bool s8) {
+    const std::string s = scalar(t + "_s", scale);
+    const std::string z = s8 ? b.constant(t + "_z", Tensor::fromVector<int8_t>(DType::kInt8, {}, {static_cast<int8_t>(zp)}))
+                             : b.constant(t + "_z", Tensor::fromVector<uint8_t>(DType::kUInt8, {}, {static_cast<uint8_t>(zp)}));
+    return b.node("DequantizeLinear", {b.node("QuantizeLinear", {t, s, z}), s, z}, {}, t + "_dq");
+  };
+  const std::string a = qdq(x, 8.0f / 255.0f, 128, false);
+  // SiLU (u8 -> u8), HardSwish written out with scalar constants (u8 -> u8), Tanh on s8 codes.
+  b.output(qdq(b.node("Mul", {a, b.node("Sigmoid", {a})}, {}, "silu"), 0.021f, 13, false));
+  const std::string clip = b.node("Clip", {b.node("Add", {a, scalar("three", 3.0f)}), scalar("zero", 0.0f), scalar("six", 6.0f)});
+  b.output(qdq(b.node("Div", {b.node("Mul", {a, clip}), scalar("six2", 6.0f)}, {}, "hswish"), 0.017f, 20, false));
+  const std::string a8 = qdq(b.node("Identity", {x}, {}, "x8"), 6.0f / 127.0f, 0, true);
+  b.output(qdq(b.node("Tanh", {a8}, {}, "tanh"), 1.0f / 127.0f, 0, true));
+  // Not tables: a chain whose Sigmoid is also a graph output, and one read by a float op.
+  const std::string sig = b.node("Sigmoid", {a}, {}, "sig_out");
+  b.output(sig);
+  b.output(qdq(b.node("Mul", {a, sig}, {}, "leaky_silu"), 0.021f, 13, false));
+  b.output(b.node("Exp", {a}, {}, "exp_out"));
+  const Model m = b.build();
+
+  // Every u8 code appears (x spans the u8 range and beyond), and s8 codes -105..105.
+  Tensor in(DType::kFloat32, {1, 6, 9, 11});
+  for (int64_t i = 0; i < in.numel(); ++i) {
+    in.mutableData<float>()[i] = -5.0f + 10.0f * static_cast<float>(i % 300) / 299.0f;
+  }
+  Result<Compared> c = compileAndCompare(m, {in});
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  for (size_t i = 0; i < c->fast_out.size(); ++i) {
+    const std::string& name = c->fast.outputNames()[i];
+    // The dequantized outputs exactly; the float ones (Sigmoid, Exp on fast float kernels) within
+    // a few ulps.
+    const float bound = name.ends_with("_dq") ? 0.0f : 1e-6f;
+    EXPECT_LE(maxAbsDiff(c->fast_out[i], c->ref_out[i]), bound) << name;
+  }
+  std::vector<std::string> tables;
+  for (const StepInfo& s : c->fast.steps()) {
+    if (s.op_type != "QLut") continue;
+    tables.push_back(s.fused);
+    EXPECT_EQ(s.kernel, "x8_table_lookup") << s.name;
+  }
+  EXPECT_EQ(tables, (std::vector<std::string>{"DQ+Sigmoid+Mul+Q", "DQ+Add+Clip+Mul+Div+Q", "DQ+Tanh+Q"}));
+  EXPECT_EQ(summarizeQdq(c->fast.steps()).table_steps, 3);
+}
+
+// The table kernel on the AVX-512 VBMI path and the scalar path (a CPU without VBMI), in place,
+// at lengths around the 64-byte vector and the parallel threshold, for u8 and s8 tables.
+TEST(QdqFusion, TableKernelMatchesTheReferenceOnEveryPath) {
+  for (int64_t y_type : {2, 3}) {
+    std::vector<int64_t> table(256);
+    for (int i = 0; i < 256; ++i) table[static_cast<size_t>(i)] = y_type == 2 ? (i * 37 + 11) % 256 : (i * 53 + 7) % 256 - 128;
+    Node node;
+    node.name = "lut";
+    node.domain = "detslim";
+    node.op_type = "QLut";
+    node.setAttr(Attribute::makeInts("table", table));
+    node.setAttr(Attribute::makeInt("y_type", y_type));
+    const DType out = y_type == 2 ? DType::kUInt8 : DType::kInt8;
+    for (int64_t n : {1, 63, 64, 65, 200, 70001}) {
+      for (bool vbmi : {true, false}) {
+        CpuFeatures cpu = CpuFeatures::host();
+        if (vbmi && !cpu.avx512_vbmi) continue;
+        cpu.avx512_vbmi = vbmi;
+        NodeContext ctx;
+        ctx.node = &node;
+        ctx.inputs = {ValueDesc{DType::kUInt8, {n}}};
+        ctx.outputs = {ValueDesc{out, {n}}};
+        ctx.constants = {nullptr};
+        ctx.cpu = cpu;
+        ctx.num_threads = 2;
+        std::string why_not;
+        Result<std::unique_ptr<Kernel>> k = makeFastQLut(ctx, &why_not);
+        ASSERT_TRUE(k.isOk() && *k) << why_not;
+        EXPECT_EQ((*k)->detail(), vbmi ? "avx512_vbmi" : "scalar");
+        EXPECT_EQ((*k)->inPlaceInput(), 0);
+        std::vector<uint8_t> data(static_cast<size_t>(n));
+        std::mt19937 rng(static_cast<uint32_t>(n));
+        for (uint8_t& v : data) v = static_cast<uint8_t>(rng());
+        const std::vector<uint8_t> original = data;
+        const void* ins[] = {data.data()};
+        void* outs[] = {data.data()};  // in place
+        (*k)->run(KernelArgs{{ins, 1}, {outs, 1}, nullptr});
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_EQ(data[static_cast<size_t>(i)], static_cast<uint8_t>(table[original[static_cast<size_t>(i)]] & 0xff))
+              << "n " << n << " i " << i << (vbmi ? " vbmi" : " scalar");
+        }
+      }
+    }
+  }
+}
+
 // yolov5n made a QDQ model by core/quant (scale table from two random inputs, min-max), then
 // run on the integer path against the same QDQ model on reference kernels.
 TEST(QdqFusion, Yolov5nQdqModelFromCoreQuant) {
@@ -337,6 +437,9 @@ TEST(QdqFusion, Yolov5nQdqModelFromCoreQuant) {
   const QdqPlanSummary summary = summarizeQdq(c->fast.steps());
   EXPECT_EQ(summary.qconv_steps, static_cast<int>(plan->quantized_convs.size()));
   EXPECT_EQ(summary.float_convs.size(), plan->kept_convs.size());
+  // The 48 SiLUs after a quantized pre-activation run as tables.
+  EXPECT_EQ(summary.table_steps, static_cast<int>(plan->pre_activation_tensors.size()));
+  EXPECT_EQ(summary.table_steps, 48);
   // The Detect output (boxes in pixels, objectness and class scores in [0, 1]): integer rounding
   // flips of single activations move decoded boxes by a few pixels at most; scores stay close.
   const Tensor& fast = c->fast_out[0];
