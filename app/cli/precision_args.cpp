@@ -11,7 +11,7 @@ void addPrecisionOptions(CLI::App* cmd, PrecisionArgs& a, bool calibrator) {
   cmd->add_option("--calib-count", a.calib_count, "int8: calibration images to use (default 64)");
   if (calibrator) {
     cmd->add_option("--calibrator", a.calibrator,
-                    "int8: minmax, percentile, entropy or mse (default: entropy, docs/quant.md)");
+                    "int8: minmax, percentile, entropy or mse (default: mse, docs/quant.md)");
   }
   cmd->add_option("--activations", a.activations,
                   "int8: u8 (asymmetric, default) or s8 (symmetric) activations");

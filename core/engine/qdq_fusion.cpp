@@ -378,41 +378,20 @@ class QdqFuser {
 
   // Runs DQ -> chain -> Q on the 256 codes with the reference kernels: Y's value for each byte.
   std::optional<std::vector<int64_t>> evaluateTable(size_t d, const std::vector<size_t>& chain, size_t q) const {
-    const DType x_type = l_.desc_of(nodes_[d].input(0))->dtype;
+    const std::string& codes_name = nodes_[d].input(0);
+    const DType x_type = l_.desc_of(codes_name)->dtype;
     const DType y_type = l_.desc_of(nodes_[q].outputs[0])->dtype;
-    const std::string input = "codes";
-    Model m;
-    m.opset_imports.push_back(OpsetImport{"", l_.opset});
-    Graph& g = m.graph;
-    auto vector256 = [](DType t) {
-      TensorType type;
-      type.dtype = t;
-      type.has_shape = true;
-      type.dims = {Dim{256, {}}};
-      return type;
-    };
-    g.inputs.push_back(ValueInfo{input, vector256(x_type), {}, {}});
     std::vector<Node> nodes = {nodes_[d]};
-    nodes[0].inputs[0] = input;
     for (size_t c : chain) nodes.push_back(nodes_[c]);
     nodes.push_back(nodes_[q]);
-    std::unordered_set<std::string> produced = {input};
-    for (const Node& n : nodes) {
-      for (const std::string& in : n.inputs) {
-        if (in.empty() || produced.count(in) || g.isInitializer(in)) continue;
-        const Tensor* t = l_.constant_of(in);
-        if (!t) return std::nullopt;
-        g.setInitializer(in, *t);
-      }
-      produced.insert(n.outputs[0]);
-    }
-    g.outputs.push_back(ValueInfo{nodes.back().outputs[0], vector256(y_type), {}, {}});
-    g.nodes = std::move(nodes);
+    Result<Model> m = subgraphModel(nodes, codes_name, x_type, nodes.back().outputs[0], y_type, l_.constant_of, l_.opset);
+    if (!m.isOk()) return std::nullopt;
     EngineOptions options;
     options.reference_only = true;
     options.fuse = false;
     options.num_threads = 1;
-    Result<Plan> plan = Engine::compile(m, options);
+    options.input_shapes = {{codes_name, Shape{256}}};
+    Result<Plan> plan = Engine::compile(*m, options);
     if (!plan.isOk()) return std::nullopt;
     Tensor codes(x_type, {256});
     auto* bytes = codes.mutableData<uint8_t>();

@@ -91,4 +91,33 @@ std::vector<ElementwiseChain> elementwiseChainsFrom(const std::string& value, co
   return chains;
 }
 
+Result<Model> subgraphModel(const std::vector<Node>& nodes, const std::string& input, DType input_type,
+                            const std::string& output, DType output_type,
+                            const std::function<const Tensor*(const std::string&)>& constant_of, int64_t opset) {
+  Model m;
+  m.opset_imports.push_back(OpsetImport{"", opset});
+  Graph& g = m.graph;
+  g.name = "subgraph";
+  TensorType in_type;
+  in_type.dtype = input_type;
+  in_type.has_shape = true;
+  in_type.dims = {Dim{-1, "n"}};
+  g.inputs.push_back(ValueInfo{input, in_type, {}, {}});
+  std::unordered_set<std::string> produced = {input};
+  for (const Node& n : nodes) {
+    for (const std::string& in : n.inputs) {
+      if (in.empty() || produced.count(in) || g.isInitializer(in)) continue;
+      const Tensor* t = constant_of(in);
+      if (!t) return invalidArgument(n.describe() + ": input '" + in + "' is neither computed by the subgraph nor a constant");
+      g.setInitializer(in, *t);
+    }
+    for (const std::string& out : n.outputs) produced.insert(out);
+  }
+  TensorType out_type;
+  out_type.dtype = output_type;
+  g.outputs.push_back(ValueInfo{output, out_type, {}, {}});
+  g.nodes = nodes;
+  return m;
+}
+
 }  // namespace detslim

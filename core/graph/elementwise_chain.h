@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/graph/graph.h"
 
 namespace detslim {
@@ -42,5 +43,13 @@ bool isElementwiseChainOp(const Node& n);
 // `max_nodes` chain ops hang off it.
 std::vector<ElementwiseChain> elementwiseChainsFrom(const std::string& value, const std::vector<Node>& nodes,
                                                     const ChainLookups& lookups, size_t max_nodes = 32);
+
+// `nodes` (in order) as a model of their own, to evaluate a chain on many values at once: graph
+// input `input` ([n] of `input_type`, n symbolic: compile with EngineOptions::input_shapes),
+// graph output `output` (`output_type`), and every other value a node reads but no node produces
+// an initializer copied from `constant_of` (refused, naming the value, when it has none).
+Result<Model> subgraphModel(const std::vector<Node>& nodes, const std::string& input, DType input_type,
+                            const std::string& output, DType output_type,
+                            const std::function<const Tensor*(const std::string&)>& constant_of, int64_t opset);
 
 }  // namespace detslim

@@ -55,7 +55,7 @@ DType activationDType(ActivationType type);
 
 struct QuantOptions {
   ActivationType activations = ActivationType::kU8Asymmetric;
-  Calibrator calibrator = Calibrator::kEntropy;
+  Calibrator calibrator = Calibrator::kMse;  // the measured best (docs/quant.md)
   double percentile = 99.99;  // the percentile calibrator's p, in (50, 100]
   // Conv node names kept in f32: the complete list (callers wanting the default higher-precision
   // layers put defaultKeepFp32(model) here). An unnamed Conv is named by its output.

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/engine/engine.h"
 #include "core/graph/elementwise_chain.h"
 #include "core/graph/passes.h"
 #include "core/onnx/onnx_io.h"
@@ -224,6 +225,12 @@ std::vector<std::string> QuantizationPlan::tensors() const {
   return all;
 }
 
+std::vector<std::string> QuantizationPlan::preActivationTensors() const {
+  std::vector<std::string> all;
+  for (const PreActivation& p : pre_activations) all.push_back(p.tensor);
+  return all;
+}
+
 std::vector<std::string> defaultKeepFp32(const Model& model) {
   const Graph& g = model.graph;
   std::unordered_set<size_t> keep;
@@ -272,8 +279,9 @@ std::vector<std::string> defaultKeepFp32(const Model& model) {
   return names;
 }
 
-// QuantizationPlan::pre_activation_tensors (see planQuantization).
-void addPreActivations(const Graph& g, const std::unordered_set<std::string>& constants, QuantizationPlan& plan) {
+// QuantizationPlan::pre_activations (see planQuantization).
+void addPreActivations(const Graph& g, int64_t model_opset, const std::unordered_set<std::string>& constants,
+                       QuantizationPlan& plan) {
   const GraphIndex index(g);
   std::unordered_set<std::string> quantized;
   for (const std::vector<std::string>& group : plan.tensor_groups) quantized.insert(group.begin(), group.end());
@@ -309,8 +317,13 @@ void addPreActivations(const Graph& g, const std::unordered_set<std::string>& co
         })) {
       continue;
     }
+    std::vector<Node> nodes;
+    for (size_t c : chain.nodes) nodes.push_back(g.nodes[c]);
+    Result<Model> m = subgraphModel(nodes, t, DType::kFloat32, chain.result, DType::kFloat32,
+                                    [&](const std::string& v) { return g.initializer(v); }, model_opset);
+    if (!m.isOk()) continue;  // a scalar that is a Constant node's output: left in the convolution
     plan.tensor_groups.push_back({t});
-    plan.pre_activation_tensors.push_back(t);
+    plan.pre_activations.push_back({t, chain.result, std::move(*m)});
   }
 }
 
@@ -383,15 +396,15 @@ Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<
     if (inserted) plan.tensor_groups.emplace_back();
     plan.tensor_groups[it->second].push_back(v);
   }
-  if (pre_activations) addPreActivations(g, constants, plan);
+  if (pre_activations) addPreActivations(g, work.opsetVersion(""), constants, plan);
   return plan;
 }
 
 std::string dropUncalibratedPreActivations(QuantizationPlan& plan, const ScaleTable& table) {
   std::vector<std::string> dropped;
-  std::erase_if(plan.pre_activation_tensors, [&](const std::string& t) {
-    if (table.find(t)) return false;
-    dropped.push_back(t);
+  std::erase_if(plan.pre_activations, [&](const QuantizationPlan::PreActivation& p) {
+    if (table.find(p.tensor)) return false;
+    dropped.push_back(p.tensor);
     return true;
   });
   if (dropped.empty()) return "";
@@ -403,6 +416,63 @@ std::string dropUncalibratedPreActivations(QuantizationPlan& plan, const ScaleTa
          " conv output(s) before their activation (calibrated without pre-activations): those "
          "activations run in float inside the int8 convolutions (slower); calibrate again for the "
          "integer tables";
+}
+
+Status narrowPreActivationRanges(const QuantizationPlan& plan, ActivationType type, ScaleTable& table) {
+  constexpr int64_t kPoints = 8193;
+  for (const QuantizationPlan::PreActivation& p : plan.pre_activations) {
+    ScaleEntry* entry = nullptr;
+    for (ScaleEntry& e : table.entries) {
+      if (e.tensor == p.tensor) entry = &e;
+    }
+    const ScaleEntry* out = table.find(p.activation);
+    if (!entry || !out) return notFound("pre-activation '" + p.tensor + "': the scale table lacks it or its activation");
+    if (!(entry->hi > entry->lo)) continue;
+    EngineOptions options;
+    options.reference_only = true;
+    options.fuse = false;
+    options.num_threads = 1;
+    options.input_shapes = {{p.tensor, Shape{kPoints}}};
+    Result<Plan> plan_or = Engine::compile(p.chain, options);
+    if (!plan_or.isOk()) return plan_or.status().withContext("pre-activation '" + p.tensor + "'");
+    Tensor x(DType::kFloat32, {kPoints});
+    float* xs = x.mutableData<float>();
+    for (int64_t i = 0; i < kPoints; ++i) {
+      xs[i] = static_cast<float>(entry->lo + (entry->hi - entry->lo) * static_cast<double>(i) / (kPoints - 1));
+    }
+    DS_RETURN_IF_ERROR(plan_or->run({&x, 1}));
+    const float* ys = plan_or->output(0).data<float>();
+    const QuantParams q = out->params();
+    // The first and last runs of one output code: the range's ends move into them, one
+    // pre-activation step short of their inner ends, so the extreme codes (within half a step of
+    // the ends) still give the run's output code.
+    auto code = [&](int64_t i) { return quantizeValue(ys[i], q); };
+    int64_t first = 0;
+    while (first + 1 < kPoints && code(first + 1) == code(0)) ++first;
+    int64_t last = kPoints - 1;
+    while (last > first && code(last - 1) == code(kPoints - 1)) --last;
+    const double spacing = (entry->hi - entry->lo) / (kPoints - 1);
+    const double step = (xs[last] - xs[first]) / 255.0;  // the narrowed range's step, about
+    TensorRange narrowed{std::max(entry->lo, xs[first] - step), std::min(entry->hi, xs[last] + step)};
+    narrowed.lo = std::min(0.0, narrowed.lo);
+    narrowed.hi = std::max(0.0, narrowed.hi);
+    // Check on the grid: the dequantized extreme codes give the ends' output codes.
+    const QuantParams n = quantParams(narrowed, type);
+    const int32_t q_lo = type == ActivationType::kU8Asymmetric ? 0 : -128;
+    const int32_t q_hi = type == ActivationType::kU8Asymmetric ? 255 : 127;
+    auto gridIndex = [&](double v) {
+      return std::clamp<int64_t>(std::llround((v - entry->lo) / spacing), 0, kPoints - 1);
+    };
+    if (code(gridIndex((q_lo - n.zero_point) * static_cast<double>(n.scale))) != code(0) ||
+        code(gridIndex((q_hi - n.zero_point) * static_cast<double>(n.scale))) != code(kPoints - 1)) {
+      continue;  // keep the calibrated range
+    }
+    entry->lo = narrowed.lo;
+    entry->hi = narrowed.hi;
+    entry->scale = n.scale;
+    entry->zero_point = n.zero_point;
+  }
+  return Status::ok();
 }
 
 // ---- opset --------------------------------------------------------------------------------------
@@ -577,7 +647,7 @@ Result<QuantizedModel> quantizeModel(const Model& fp32, const ScaleTable& table,
   report.quantized_convs = plan.quantized_convs;
   report.kept_convs = plan.kept_convs;
   report.quantized_tensors = static_cast<int64_t>(tensors.size());
-  report.pre_activation_tensors = static_cast<int64_t>(plan.pre_activation_tensors.size());
+  report.pre_activation_tensors = static_cast<int64_t>(plan.pre_activations.size());
   report.weight_bytes_after = initializerBytes(g);
   out.model = std::move(work);
   return out;

@@ -33,10 +33,16 @@ struct QuantizationPlan {
   // Conv outputs quantized before their activation (each is also a one-tensor group): the
   // activation (SiLU's Sigmoid + Mul, Tanh, ...) then maps integers to integers, which the engine
   // runs as a 256-entry table instead of a float epilogue inside the int8 convolution.
-  std::vector<std::string> pre_activation_tensors;
+  struct PreActivation {
+    std::string tensor;      // the Conv output
+    std::string activation;  // the chain's result: a quantized tensor
+    Model chain;             // tensor -> activation as a model of its own (subgraphModel)
+  };
+  std::vector<PreActivation> pre_activations;
 
   // Every quantized tensor, group by group.
   std::vector<std::string> tensors() const;
+  std::vector<std::string> preActivationTensors() const;
 };
 
 // Quantized tensors: input 0 of every quantized Conv, joined through the scale-preserving ops
@@ -45,7 +51,7 @@ struct QuantizationPlan {
 // constant or not float32. With `pre_activations`, also the output of each quantized Conv read
 // only by an elementwise chain with an exponential / division (core/graph/elementwise_chain.h:
 // SiLU, sigmoid, tanh, ...) whose result is a quantized tensor: a one-tensor group each, listed in
-// pre_activation_tensors (not for a chain ending in a residual Add: its result is not quantized).
+// pre_activations (not for a chain ending in a residual Add: its result is not quantized).
 // Refuses a keep_fp32 name that is no Conv of the model, naming it.
 Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<std::string>& keep_fp32,
                                           bool pre_activations = true);
@@ -54,6 +60,13 @@ Result<QuantizationPlan> planQuantization(const Model& model, const std::vector<
 // with pre-activations off, or by a DetSlim before they existed); their activations then run
 // inside the int8 convolutions. Returns a note saying so, or "" when nothing was left out.
 std::string dropUncalibratedPreActivations(QuantizationPlan& plan, const ScaleTable& table);
+
+// Narrows each pre-activation's range in `table` to where its activation's quantized output
+// still changes: below and above it every value gives the output's first / last code (SiLU's
+// long negative tail), so the 256 codes go where they matter. The chain is evaluated on 8193
+// points of the calibrated range with the reference kernels; the range keeps 0; scale and zero
+// point follow (`type`). Run after the activation outputs' entries are final.
+Status narrowPreActivationRanges(const QuantizationPlan& plan, ActivationType type, ScaleTable& table);
 
 struct QuantReport {
   std::vector<std::string> quantized_convs, kept_convs;

@@ -167,6 +167,7 @@ Result<ScaleTable> buildScaleTable(const ActivationObserver& observer, const Qua
       table.entries.push_back(std::move(e));
     }
   }
+  DS_RETURN_IF_ERROR(narrowPreActivationRanges(plan, options.activations, table));
   return table;
 }
 

@@ -105,7 +105,7 @@ EngineOptions engineOptionsFor(Detector& detector, int threads) {
 
 }  // namespace
 
-quant::Calibrator defaultCalibrator() { return quant::Calibrator::kEntropy; }
+quant::Calibrator defaultCalibrator() { return quant::Calibrator::kMse; }
 
 const std::vector<std::string>& availablePrecisionNames() {
   static const std::vector<std::string> kNames = {"fp32", "fp16", "bf16", "int8"};

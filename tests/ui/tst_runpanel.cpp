@@ -344,7 +344,7 @@ class TestRunPanel : public QObject {
     QCOMPARE(
         panel.sweepCommandLine(grid),
         QStringLiteral("detslim sweep --model /m/y.onnx --data /d/val --methods none,magnitude "
-                       "--sparsity 0.2,0.5 --precision fp32,int8 --calibrators entropy "
+                       "--sparsity 0.2,0.5 --precision fp32,int8 --calibrators mse "
                        "--db /s/r.sqlite"));
   }
 

@@ -438,7 +438,7 @@ TEST(QdqFusion, Yolov5nQdqModelFromCoreQuant) {
   EXPECT_EQ(summary.qconv_steps, static_cast<int>(plan->quantized_convs.size()));
   EXPECT_EQ(summary.float_convs.size(), plan->kept_convs.size());
   // The 48 SiLUs after a quantized pre-activation run as tables.
-  EXPECT_EQ(summary.table_steps, static_cast<int>(plan->pre_activation_tensors.size()));
+  EXPECT_EQ(summary.table_steps, static_cast<int>(plan->pre_activations.size()));
   EXPECT_EQ(summary.table_steps, 48);
   // The Detect output (boxes in pixels, objectness and class scores in [0, 1]): integer rounding
   // flips of single activations move decoded boxes by a few pixels at most; scores stay close.
