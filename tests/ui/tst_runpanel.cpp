@@ -300,6 +300,7 @@ class TestRunPanel : public QObject {
     panel.findChild<QSpinBox*>(QStringLiteral("calibCountSpin"))->setValue(16);
     choose(panel, "keepCombo", QStringLiteral("auto"));
     panel.findChild<QDoubleSpinBox*>(QStringLiteral("maxMapDropSpin"))->setValue(1.5);
+    choose(panel, "preActivationCombo", QStringLiteral("f32"));
     panel.findChild<QSpinBox*>(QStringLiteral("limitSpin"))->setValue(2);
     panel.findChild<QSpinBox*>(QStringLiteral("runsSpin"))->setValue(3);
     panel.findChild<QLineEdit*>(QStringLiteral("batchesEdit"))->setText(QStringLiteral("1, 8"));
@@ -307,7 +308,7 @@ class TestRunPanel : public QObject {
         "detslim run --model '/m/yolo v5n.onnx' --data /d/val "
         "--prune magnitude:protect_head=false,scope=global,sparsity=0.3 --precision int8 "
         "--calib-count 16 --calibrator mse --keep-fp32 auto --max-map-drop 1.5 "
-        "--limit 2 --runs 3 --throughput-batches 1,8 --db /s/r.sqlite");
+        "--pre-activation f32 --limit 2 --runs 3 --throughput-batches 1,8 --db /s/r.sqlite");
     QCOMPARE(panel.commandLine(), expected);
     QCOMPARE(panel.findChild<QLineEdit*>(QStringLiteral("commandLine"))->text(), expected);
     // The same configuration as the CLI builds from that line.
@@ -320,7 +321,8 @@ class TestRunPanel : public QObject {
     QVERIFY(c.prune_params == spec->second);
     QCOMPARE(c.sparsity(), 0.3);
     const std::map<std::string, std::string> precision = {
-        {"calib_count", "16"}, {"calibrator", "mse"}, {"keep", "auto"}, {"max_map_drop", "1.5"}};
+        {"calib_count", "16"}, {"calibrator", "mse"}, {"keep", "auto"}, {"max_map_drop", "1.5"},
+        {"pre_activation", "f32"}};
     QVERIFY(c.precision_params == precision);
     QCOMPARE(c.limit, size_t{2});
     QCOMPARE(c.timed_runs, 3);

@@ -410,6 +410,15 @@ QWidget* RunPanel::buildPrecisionGroup() {
   m_activationsCombo->addItem(QStringLiteral("s8"));
   m_activationsCombo->setToolTip(tr("u8: asymmetric (default); s8: symmetric"));
   int8->addRow(tr("Activations"), m_activationsCombo);
+  m_preActivationCombo = new QComboBox;
+  m_preActivationCombo->setObjectName(QStringLiteral("preActivationCombo"));
+  m_preActivationCombo->addItem(QStringLiteral("int8"));
+  m_preActivationCombo->addItem(QStringLiteral("f32"));
+  m_preActivationCombo->setToolTip(
+      tr("int8 (default): quantize each conv's output before its SiLU too; the SiLU then runs as "
+         "a 256-entry table on the integers (faster). f32: SiLU in float inside the int8 "
+         "convolution"));
+  int8->addRow(tr("Pre-activation"), m_preActivationCombo);
   m_calibEdit = new QLineEdit;
   m_calibEdit->setObjectName(QStringLiteral("calibEdit"));
   m_calibEdit->setPlaceholderText(tr("default: dataset images the evaluation does not use"));
@@ -674,6 +683,9 @@ std::map<std::string, std::string> RunPanel::precisionParams(const std::string& 
   if (m_activationsCombo->currentText() != QLatin1String("u8")) {
     params["activations"] = m_activationsCombo->currentText().toStdString();
   }
+  if (m_preActivationCombo->currentText() != QLatin1String("int8")) {
+    params["pre_activation"] = m_preActivationCombo->currentText().toStdString();
+  }
   const QString calib = m_calibEdit->text().trimmed();
   if (!calib.isEmpty()) params["calib"] = calib.toStdString();
   if (m_calibCountSpin->value() != kDefaultCalibCount) {
@@ -800,6 +812,7 @@ QStringList RunPanel::precisionFlags(const std::map<std::string, std::string>& p
       {"keep", QStringLiteral("--keep-fp32")},
       {"max_map_drop", QStringLiteral("--max-map-drop")},
       {"scales", QStringLiteral("--scales-in")},
+      {"pre_activation", QStringLiteral("--pre-activation")},
   };
   QStringList flags;
   for (const auto& [key, value] : params) {

@@ -188,6 +188,7 @@ class RunPanel : public QWidget {
   QComboBox* m_calibratorCombo = nullptr;
   QDoubleSpinBox* m_percentileSpin = nullptr;
   QComboBox* m_activationsCombo = nullptr;
+  QComboBox* m_preActivationCombo = nullptr;
   QLineEdit* m_calibEdit = nullptr;
   QSpinBox* m_calibCountSpin = nullptr;
   QWidget* m_keepRow = nullptr;
