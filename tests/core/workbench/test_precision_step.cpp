@@ -25,10 +25,15 @@ TEST(PrecisionParams, Int8ParametersParseAndBadOnesAreNamed) {
   EXPECT_EQ(p->keep, (std::vector<std::string>{"default", "auto"}));
   EXPECT_EQ(p->calib_count, 16);
   EXPECT_DOUBLE_EQ(p->max_map_drop, 1.5);
-  // Without a calibrator the documented default.
+  EXPECT_TRUE(p->quant.pre_activations);
+  // Without a calibrator the documented default (mse, docs/quant.md).
   auto d = precisionFromParams("int8", {});
   ASSERT_TRUE(d.isOk());
   EXPECT_EQ(d->quant.calibrator, defaultCalibrator());
+  EXPECT_EQ(defaultCalibrator(), quant::Calibrator::kMse);
+  auto f32_silu = precisionFromParams("int8", {{"pre_activation", "f32"}});
+  ASSERT_TRUE(f32_silu.isOk()) << f32_silu.status().message();
+  EXPECT_FALSE(f32_silu->quant.pre_activations);
 
   auto bad = precisionFromParams("int8", {{"calibrater", "mse"}});
   ASSERT_FALSE(bad.isOk());
@@ -36,6 +41,10 @@ TEST(PrecisionParams, Int8ParametersParseAndBadOnesAreNamed) {
   bad = precisionFromParams("int8", {{"calib_count", "2.5"}});
   ASSERT_FALSE(bad.isOk());
   EXPECT_NE(bad.status().message().find("calib_count"), std::string::npos);
+  bad = precisionFromParams("int8", {{"pre_activation", "fp16"}});
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("pre_activation=fp16 must be int8 or f32"), std::string::npos)
+      << bad.status().message();
   bad = precisionFromParams("fp16", {{"calibrator", "mse"}});
   ASSERT_FALSE(bad.isOk());
   EXPECT_NE(bad.status().message().find("fp16"), std::string::npos);
