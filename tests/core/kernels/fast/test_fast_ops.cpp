@@ -185,6 +185,14 @@ TEST(FastOps, ConcatAndSplitEveryAxisAndNhwcChannels) {
   const Node cat = makeNode("Concat", 3, 1, {Attribute::makeInt("axis", 1)});
   expectMatchesReference(cat, 13, {randomTensor({1, 13, 7, 9}, 8), randomTensor({1, 16, 7, 9}, 9), randomTensor({1, 3, 7, 9}, 10)},
                          {Layout::kNhwc, Layout::kNhwc, Layout::kNhwc}, "f32_concat_runs", kExact);
+  // Runs of 4, 16, 32, 128 and 20 bytes (the fixed-size copies and the general one) over 2 x 713
+  // slices (71,300 elements: two threads, blocks of 64 slices with a partial last one).
+  const Node cat5 = makeNode("Concat", 5, 1, {Attribute::makeInt("axis", 1)});
+  expectMatchesReference(cat5, 13,
+                         {randomTensor({2, 1, 23, 31}, 30), randomTensor({2, 4, 23, 31}, 31), randomTensor({2, 8, 23, 31}, 32),
+                          randomTensor({2, 32, 23, 31}, 33), randomTensor({2, 5, 23, 31}, 34)},
+                         {Layout::kNhwc, Layout::kNhwc, Layout::kNhwc, Layout::kNhwc, Layout::kNhwc}, "f32_concat_runs",
+                         kExact);
   // Split sizes as the opset-13 input (a compile-time constant), last axis as in the Detect head.
   Node split = makeNode("Split", 2, 3, {Attribute::makeInt("axis", 4)});
   const Tensor sizes = Tensor::fromVector<int64_t>(DType::kInt64, {3}, {2, 2, 81});
