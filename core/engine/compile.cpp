@@ -597,4 +597,16 @@ Result<Plan> Engine::compile(const Model& model, const EngineOptions& options) {
   return compiler.run();
 }
 
+Result<Tensor> evaluateReference(const Model& model, const Tensor& input) {
+  if (model.graph.inputs.empty()) return invalidArgument("evaluateReference: the model has no graph input");
+  EngineOptions options;
+  options.reference_only = true;
+  options.fuse = false;
+  options.num_threads = 1;
+  options.input_shapes = {{model.graph.inputs.front().name, input.shape()}};
+  DS_ASSIGN_OR_RETURN(Plan plan, Engine::compile(model, options));
+  DS_RETURN_IF_ERROR(plan.run({&input, 1}));
+  return plan.output(0).clone();
+}
+
 }  // namespace detslim

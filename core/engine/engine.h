@@ -106,4 +106,9 @@ class Engine {
   static Result<Plan> compile(const Model& model, const EngineOptions& options = {});
 };
 
+// Runs `model` once on `input` with the reference kernels (no fusion, one thread), its first
+// graph input compiled to `input`'s shape, and returns output 0. For small evaluations at compile
+// or calibration time: the QDQ fusion's integer tables, the quantizer's pre-activation ranges.
+Result<Tensor> evaluateReference(const Model& model, const Tensor& input);
+
 }  // namespace detslim

@@ -120,7 +120,6 @@ bool isScalePreserving(const Node& n) {
 // Input positions holding data (the rest are shapes, sizes, roi / scales).
 size_t dataInputCount(const Node& n) { return n.op_type == "Concat" ? n.inputs.size() : 1; }
 
-
 class QdqFuser {
  public:
   QdqFuser(FusionInput io, const QdqFusionLookups& l) : nodes_(io.nodes), fused_(io.fused), l_(l) {}
@@ -386,18 +385,12 @@ class QdqFuser {
     nodes.push_back(nodes_[q]);
     Result<Model> m = subgraphModel(nodes, codes_name, x_type, nodes.back().outputs[0], y_type, l_.constant_of, l_.opset);
     if (!m.isOk()) return std::nullopt;
-    EngineOptions options;
-    options.reference_only = true;
-    options.fuse = false;
-    options.num_threads = 1;
-    options.input_shapes = {{codes_name, Shape{256}}};
-    Result<Plan> plan = Engine::compile(*m, options);
-    if (!plan.isOk()) return std::nullopt;
     Tensor codes(x_type, {256});
     auto* bytes = codes.mutableData<uint8_t>();
     for (int i = 0; i < 256; ++i) bytes[i] = static_cast<uint8_t>(i);
-    if (!plan->run({&codes, 1}).isOk()) return std::nullopt;
-    const Tensor& y = plan->output(0);
+    Result<Tensor> evaluated = evaluateReference(*m, codes);
+    if (!evaluated.isOk()) return std::nullopt;
+    const Tensor& y = *evaluated;
     std::vector<int64_t> table(256);
     for (size_t i = 0; i < 256; ++i) {
       table[i] = y_type == DType::kUInt8 ? int64_t{y.data<uint8_t>()[i]} : int64_t{y.data<int8_t>()[i]};

@@ -61,7 +61,7 @@ struct QuantOptions {
   // layers put defaultKeepFp32(model) here). An unnamed Conv is named by its output.
   std::vector<std::string> keep_fp32;
   // Quantize Conv outputs before their SiLU / sigmoid / tanh too (QuantizationPlan::
-  // pre_activation_tensors): the activation runs as a table on integers (docs/quant.md).
+  // pre_activations): the activation runs as a table on integers (docs/quant.md).
   bool pre_activations = true;
 };
 

@@ -421,27 +421,18 @@ std::string dropUncalibratedPreActivations(QuantizationPlan& plan, const ScaleTa
 Status narrowPreActivationRanges(const QuantizationPlan& plan, ActivationType type, ScaleTable& table) {
   constexpr int64_t kPoints = 8193;
   for (const QuantizationPlan::PreActivation& p : plan.pre_activations) {
-    ScaleEntry* entry = nullptr;
-    for (ScaleEntry& e : table.entries) {
-      if (e.tensor == p.tensor) entry = &e;
-    }
+    ScaleEntry* entry = table.find(p.tensor);
     const ScaleEntry* out = table.find(p.activation);
     if (!entry || !out) return notFound("pre-activation '" + p.tensor + "': the scale table lacks it or its activation");
     if (!(entry->hi > entry->lo)) continue;
-    EngineOptions options;
-    options.reference_only = true;
-    options.fuse = false;
-    options.num_threads = 1;
-    options.input_shapes = {{p.tensor, Shape{kPoints}}};
-    Result<Plan> plan_or = Engine::compile(p.chain, options);
-    if (!plan_or.isOk()) return plan_or.status().withContext("pre-activation '" + p.tensor + "'");
     Tensor x(DType::kFloat32, {kPoints});
     float* xs = x.mutableData<float>();
     for (int64_t i = 0; i < kPoints; ++i) {
       xs[i] = static_cast<float>(entry->lo + (entry->hi - entry->lo) * static_cast<double>(i) / (kPoints - 1));
     }
-    DS_RETURN_IF_ERROR(plan_or->run({&x, 1}));
-    const float* ys = plan_or->output(0).data<float>();
+    Result<Tensor> y = evaluateReference(p.chain, x);
+    if (!y.isOk()) return y.status().withContext("pre-activation '" + p.tensor + "'");
+    const float* ys = y->data<float>();
     const QuantParams q = out->params();
     // The first and last runs of one output code: the range's ends move into them, one
     // pre-activation step short of their inner ends, so the extreme codes (within half a step of

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -132,6 +133,10 @@ const ScaleEntry* ScaleTable::find(const std::string& tensor) const {
     if (e.tensor == tensor) return &e;
   }
   return nullptr;
+}
+
+ScaleEntry* ScaleTable::find(const std::string& tensor) {
+  return const_cast<ScaleEntry*>(std::as_const(*this).find(tensor));
 }
 
 Result<ScaleTable> buildScaleTable(const ActivationObserver& observer, const QuantizationPlan& plan,

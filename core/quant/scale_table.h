@@ -50,12 +50,14 @@ struct ScaleTable {
 
   // The entry of a tensor, or nullptr.
   const ScaleEntry* find(const std::string& tensor) const;
+  ScaleEntry* find(const std::string& tensor);
 };
 
 // One entry per planned tensor: each tensor's range from the calibrator, one range per group (the
 // union of its members' ranges), then the (scale, zero point) of that range; pre-activation
-// ranges are then narrowed to where their activation's output changes (narrowPreActivationRanges). Refuses a planned
-// tensor the observer does not watch or never saw (no observation yet), naming it.
+// ranges are then narrowed to where their activation's output changes
+// (narrowPreActivationRanges). Refuses a planned tensor the observer does not watch or never saw
+// (no observation yet), naming it.
 Result<ScaleTable> buildScaleTable(const ActivationObserver& observer, const QuantizationPlan& plan,
                                    const QuantOptions& options);
 
