@@ -115,15 +115,24 @@ int countSteps(const Plan& plan, const std::string& op_type) {
   return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const StepInfo& i) { return i.op_type == op_type; }));
 }
 
+// The plans every test compares: fused on two threads, and reference kernels unfused.
+Result<Plan> compileFused(const Model& model) {
+  EngineOptions options;
+  options.num_threads = 2;
+  return Engine::compile(model, options);
+}
+
+Result<Plan> compileReference(const Model& model) {
+  EngineOptions options;
+  options.reference_only = true;
+  return Engine::compile(model, options);
+}
+
 // Compiles fused and reference-only, runs both on one random input, compares output 0.
 void expectFusedMatchesReference(const HeadSpec& spec, int expected_decodes) {
   const Model model = buildHead(spec);
-  EngineOptions fast_options;
-  fast_options.num_threads = 2;
-  EngineOptions ref_options;
-  ref_options.reference_only = true;
-  Result<Plan> fast = Engine::compile(model, fast_options);
-  Result<Plan> ref = Engine::compile(model, ref_options);
+  Result<Plan> fast = compileFused(model);
+  Result<Plan> ref = compileReference(model);
   ASSERT_TRUE(fast.isOk()) << fast.status().message();
   ASSERT_TRUE(ref.isOk()) << ref.status().message();
   EXPECT_EQ(countSteps(*fast, "YoloDecode"), expected_decodes);
@@ -192,12 +201,8 @@ TEST(DetectFusion, ConcatenatedHeadsBecomeOneDecode) {
   const HeadValues c = addHead(b, small, img_small, "p4_");
   b.output(b.node("Concat", {a.decoded, c.decoded}, {Attribute::makeInt("axis", 1)}));
   const Model model = b.build();
-  EngineOptions fast_options;
-  fast_options.num_threads = 2;
-  EngineOptions ref_options;
-  ref_options.reference_only = true;
-  Result<Plan> fast = Engine::compile(model, fast_options);
-  Result<Plan> ref = Engine::compile(model, ref_options);
+  Result<Plan> fast = compileFused(model);
+  Result<Plan> ref = compileReference(model);
   ASSERT_TRUE(fast.isOk()) << fast.status().message();
   ASSERT_TRUE(ref.isOk()) << ref.status().message();
   EXPECT_EQ(countSteps(*fast, "YoloDecode"), 1);
@@ -217,9 +222,7 @@ TEST(DetectFusion, Yolov5nHasThreeFusedHeads) {
   DETSLIM_REQUIRE_TEST_DATA();
   Result<Model> model = loadModel(testing::testDataDir() / "models/yolov5n_fp32.onnx");
   ASSERT_TRUE(model.isOk()) << model.status().message();
-  EngineOptions options;
-  options.num_threads = 2;
-  Result<Plan> plan = Engine::compile(*model, options);
+  Result<Plan> plan = compileFused(*model);
   ASSERT_TRUE(plan.isOk()) << plan.status().message();
   // Three heads and their Concat: one step writing output0.
   EXPECT_EQ(countSteps(*plan, "YoloDecode"), 1);
